@@ -1,0 +1,120 @@
+// Shared prelude of every wgquant kernel: the dispatch geometry, input decoding, block
+// indexing and scale rounding. The host prepends it to each kernel file (see src/gpu/shaders.rs).
+
+// Input element type: 0 = f32, 1 = f16, 2 = bf16 (two 16-bit elements per u32, low half first).
+override INPUT: u32 = 0u;
+// Scale type: 0 = F32, 1 = F16, 2 = BF16.
+override PARAM: u32 = 0u;
+// Code width in bits and codes per u32 word (32 / BITS).
+override BITS: u32 = 8u;
+override CPW: u32 = 4u;
+// Native store: one byte per code, flat over the tensor, no row padding.
+override NATIVE: bool = false;
+
+// One dispatch over one chunk of a tensor viewed as [outer, mat_rows, cols] (src/layout.rs).
+struct Geom {
+    rows: u32,         // rows of `cols` elements in this chunk
+    cols: u32,         // length of the last dim
+    mat_rows: u32,     // rows per matrix (all rows at Tensor level)
+    block_rows: u32,
+    block_cols: u32,
+    grid_rows: u32,    // blocks per matrix along rows
+    grid_cols: u32,    // blocks per matrix along columns
+    row_base: u32,     // tensor row of this chunk's first row
+    x_offset: u32,     // element offset of the chunk's first element in the bound f32/f16/bf16 window
+    code_offset: u32,  // word offset of the chunk's first code word in the bound code window
+    scale_base: u32,   // block whose scale sits at `scale_offset` in the bound scale window
+    scale_offset: u32,
+    count: u32,        // work items in this dispatch
+    status_slot: u32,  // this chunk's pair of status words
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> g: Geom;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+
+const F32_MIN_NORMAL: f32 = 1.17549435e-38;
+const TWO_POW_M24: f32 = 5.9604645e-8;
+
+// Linear work item of a 2-D dispatch (dispatches past 65,535 workgroups fold into y).
+fn work_item(gid: vec3<u32>, nwg: vec3<u32>, wg_size: u32) -> u32 {
+    return gid.x + gid.y * nwg.x * wg_size;
+}
+
+// f16 bits to f32, exactly, with integer operations (no dependence on pack/unpack rounding).
+fn f16_bits_to_f32(h: u32) -> f32 {
+    let sign = (h & 0x8000u) << 16u;
+    let e = (h >> 10u) & 0x1fu;
+    let m = h & 0x3ffu;
+    if (e == 0u) {
+        return bitcast<f32>(sign | bitcast<u32>(f32(m) * TWO_POW_M24));
+    }
+    if (e == 31u) {
+        return bitcast<f32>(sign | 0x7f800000u | (m << 13u));
+    }
+    return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+}
+
+// Input element `i` of the bound window as f32.
+fn load_x(i: u32) -> f32 {
+    if (INPUT == 0u) {
+        return bitcast<f32>(src[i]);
+    }
+    let half_bits = (src[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
+    if (INPUT == 1u) {
+        return f16_bits_to_f32(half_bits);
+    }
+    return bitcast<f32>(half_bits << 16u);
+}
+
+// NaN and infinities by their bits: compilers may assume floats are finite.
+fn is_finite_bits(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// SPEC section 8: magnitudes below 2^-126 count as zero.
+fn flush_subnormal(x: f32) -> f32 {
+    return select(x, 0.0, abs(x) < F32_MIN_NORMAL);
+}
+
+// Index into the bound scale window of the block holding (chunk row, col).
+fn scale_index(row: u32, col: u32) -> u32 {
+    let tr = g.row_base + row;
+    let m = tr / g.mat_rows;
+    let r = tr % g.mat_rows;
+    let block = (m * g.grid_rows + r / g.block_rows) * g.grid_cols + col / g.block_cols;
+    return g.scale_offset + block - g.scale_base;
+}
+
+// The stored scale for s >= 0, rounded toward +infinity to PARAM and returned as the exact f32
+// of that value; -1 when it overflows the param type. Mirrors src/reference/param.rs.
+fn to_param(s: f32) -> f32 {
+    let b = bitcast<u32>(s);
+    if (PARAM == 0u || b == 0u) {
+        return s;
+    }
+    if (PARAM == 2u) {
+        var r = b;
+        if ((b & 0xffffu) != 0u) {
+            r = (b | 0xffffu) + 1u;
+        }
+        return select(bitcast<f32>(r), -1.0, (r & 0x7f800000u) == 0x7f800000u);
+    }
+    let e = i32((b >> 23u) & 0xffu) - 127;
+    if (e >= -14) {
+        var r = b;
+        if ((b & 0x1fffu) != 0u) {
+            r = (b | 0x1fffu) + 1u;
+        }
+        return select(bitcast<f32>(r), -1.0, r > 0x477fe000u);
+    }
+    if (e < -24) {
+        return TWO_POW_M24;
+    }
+    // f16 subnormal range: round up to a multiple of 2^-24.
+    let d = u32(-1 - e);
+    let mant = (b & 0x7fffffu) | 0x800000u;
+    let k = (mant + (1u << d) - 1u) >> d;
+    return f32(k) * TWO_POW_M24;
+}

@@ -1,0 +1,45 @@
+// Quantize + pack: one invocation per output word (SPEC sections 2 and 6).
+
+// Signed code range [QMIN, QMAX_CODE] of the value.
+override QMIN: i32 = -127;
+override QMAX_CODE: i32 = 127;
+
+@group(0) @binding(2) var<storage, read> scales: array<f32>;
+@group(0) @binding(3) var<storage, read_write> codes: array<u32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let w = work_item(gid, nwg, 64u);
+    if (w >= g.count) {
+        return;
+    }
+    let wpr = (g.cols + CPW - 1u) / CPW;
+    let mask = (1u << BITS) - 1u;
+    var word = 0u;
+    for (var j = 0u; j < CPW; j++) {
+        var row: u32;
+        var col: u32;
+        if (NATIVE) {
+            let flat = w * CPW + j;
+            if (flat >= g.rows * g.cols) {
+                break;
+            }
+            row = flat / g.cols;
+            col = flat % g.cols;
+        } else {
+            row = w / wpr;
+            col = (w % wpr) * CPW + j;
+            if (col >= g.cols) {
+                break;
+            }
+        }
+        let sp = scales[scale_index(row, col)];
+        var q = 0;
+        if (sp != 0.0) {
+            let x = flush_subnormal(load_x(g.x_offset + row * g.cols + col));
+            q = clamp(i32(round(x / sp)), QMIN, QMAX_CODE);
+        }
+        word |= (bitcast<u32>(q) & mask) << (j * BITS);
+    }
+    codes[g.code_offset + w] = word;
+}

@@ -1,0 +1,261 @@
+//! Device-resident tensors, upload, readback through `map_async`, and buffer windows that keep
+//! each binding under the adapter's storage-binding limit.
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::gpu::context::GpuContext;
+use crate::gpu::shaders::DType;
+use crate::scheme::QuantScheme;
+
+/// Host element types the kernels read directly: f32, f16 and bf16.
+pub trait HostElement: bytemuck::Pod {
+    const DTYPE: DType;
+    /// The value as f32 (exact for all three types).
+    fn to_f32(self) -> f32;
+}
+
+impl HostElement for f32 {
+    const DTYPE: DType = DType::F32;
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl HostElement for half::f16 {
+    const DTYPE: DType = DType::F16;
+    fn to_f32(self) -> f32 {
+        half::f16::to_f32(self)
+    }
+}
+
+impl HostElement for half::bf16 {
+    const DTYPE: DType = DType::BF16;
+    fn to_f32(self) -> f32 {
+        half::bf16::to_f32(self)
+    }
+}
+
+/// A dense tensor in a GPU buffer (row-major; 16-bit types two per word, low half first).
+#[derive(Debug)]
+pub struct GpuTensor {
+    pub buffer: wgpu::Buffer,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+}
+
+impl GpuTensor {
+    /// Wraps a buffer the caller filled, e.g. the output of their own kernel. It needs
+    /// `STORAGE` usage (and `COPY_SRC` to be read back) and at least `len * dtype.bytes()` bytes.
+    pub fn from_buffer(buffer: wgpu::Buffer, shape: &[usize], dtype: DType) -> Result<Self> {
+        let need = (shape.iter().product::<usize>() * dtype.bytes()) as u64;
+        if buffer.size() < need {
+            return Err(Error::Shape(format!(
+                "buffer of {} bytes is too small for shape {shape:?} of {dtype:?} ({need} bytes)",
+                buffer.size()
+            )));
+        }
+        if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
+            return Err(Error::Shape(
+                "buffer lacks STORAGE usage; create it with BufferUsages::STORAGE".into(),
+            ));
+        }
+        Ok(GpuTensor {
+            buffer,
+            shape: shape.to_vec(),
+            dtype,
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A quantized tensor kept on the GPU: codes as u32 words (SPEC section 6) and one f32 scale
+/// per block holding the param type's value exactly.
+#[derive(Debug)]
+pub struct GpuQuantizedTensor {
+    pub scheme: QuantScheme,
+    pub shape: Vec<usize>,
+    pub codes: wgpu::Buffer,
+    pub scales: wgpu::Buffer,
+}
+
+pub(crate) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+impl GpuContext {
+    fn check_buffer_size(&self, bytes: u64, what: &str) -> Result<()> {
+        if bytes > self.limits.max_buffer_size {
+            return Err(Error::TooLarge(format!(
+                "{what} needs a buffer of {bytes} bytes; this adapter allows {}",
+                self.limits.max_buffer_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// A zeroed storage buffer of at least `bytes` (rounded up to 4, never empty).
+    pub(crate) fn storage_buffer(&self, bytes: u64, label: &str) -> Result<wgpu::Buffer> {
+        let size = bytes.max(4).next_multiple_of(4);
+        self.check_buffer_size(size, label)?;
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A storage buffer holding `bytes`, padded to a multiple of 4.
+    pub(crate) fn buffer_from_bytes(&self, bytes: &[u8], label: &str) -> Result<wgpu::Buffer> {
+        self.check_buffer_size(bytes.len() as u64, label)?;
+        let scope = self.scope();
+        let buffer = if bytes.len() % 4 == 0 && !bytes.is_empty() {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytes,
+                    usage: STORAGE,
+                })
+        } else {
+            let mut padded = bytes.to_vec();
+            padded.resize(bytes.len().max(4).next_multiple_of(4), 0);
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: &padded,
+                    usage: STORAGE,
+                })
+        };
+        pollster::block_on(scope.finish(label))?;
+        Ok(buffer)
+    }
+
+    /// Copies host data into a new device tensor.
+    pub fn upload<T: HostElement>(&self, data: &[T], shape: &[usize]) -> Result<GpuTensor> {
+        check_len(data.len(), shape)?;
+        let buffer = self.buffer_from_bytes(bytemuck::cast_slice(data), "wgquant input")?;
+        Ok(GpuTensor {
+            buffer,
+            shape: shape.to_vec(),
+            dtype: T::DTYPE,
+        })
+    }
+
+    /// Reads `bytes` bytes from the start of `buffer` back to the host.
+    pub async fn read_bytes_async(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let size = bytes.next_multiple_of(4);
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let scope = self.scope();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgquant readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = sender.send(r);
+        });
+        let scope = scope.finish("reading a buffer back");
+        self.wait()?;
+        scope.await?;
+        match receiver.receive().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(Error::Device(format!(
+                    "mapping a readback buffer failed: {e}"
+                )))
+            }
+            None => return Err(Error::Device("readback callback dropped".into())),
+        }
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Device(format!("reading a mapped buffer failed: {e}")))?;
+        let mut out = view.to_vec();
+        drop(view);
+        staging.unmap();
+        out.truncate(bytes as usize);
+        Ok(out)
+    }
+
+    /// Reads a device tensor of f32 back to the host.
+    pub fn download(&self, t: &GpuTensor) -> Result<Vec<f32>> {
+        pollster::block_on(self.download_async(t))
+    }
+
+    /// Async form of [`GpuContext::download`].
+    pub async fn download_async(&self, t: &GpuTensor) -> Result<Vec<f32>> {
+        if t.dtype != DType::F32 {
+            return Err(Error::Unsupported {
+                what: format!(
+                    "downloading a {:?} tensor (dequantized tensors are f32)",
+                    t.dtype
+                ),
+            });
+        }
+        let bytes = self
+            .read_bytes_async(&t.buffer, (t.len() * 4) as u64)
+            .await?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
+
+pub(crate) fn check_len(len: usize, shape: &[usize]) -> Result<()> {
+    let want = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if want != Some(len) {
+        return Err(Error::Shape(format!(
+            "data has {len} elements but shape {shape:?} holds {}",
+            want.map_or("more than usize::MAX".to_string(), |w| w.to_string())
+        )));
+    }
+    Ok(())
+}
+
+/// A range of one buffer bound to a kernel: the binding starts at a 256-byte aligned offset and
+/// the kernel adds `elem_offset` to its indices.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub offset: u64,
+    pub size: u64,
+    pub elem_offset: u32,
+}
+
+impl Window {
+    /// The window holding elements `[first, first + count)` of `elem_bytes` each.
+    pub fn new(buffer: &wgpu::Buffer, first: u64, count: u64, elem_bytes: u64, align: u64) -> Self {
+        let start = first * elem_bytes;
+        let offset = start / align * align;
+        let end = ((first + count) * elem_bytes)
+            .next_multiple_of(4)
+            .max(offset + 4);
+        Window {
+            offset,
+            size: end.min(buffer.size()) - offset,
+            elem_offset: ((start - offset) / elem_bytes) as u32,
+        }
+    }
+
+    pub fn binding<'a>(&self, buffer: &'a wgpu::Buffer) -> wgpu::BindingResource<'a> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: self.offset,
+            size: std::num::NonZeroU64::new(self.size),
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! Headless adapter and device selection, feature detection, and error scopes that turn wgpu's
+//! validation and out-of-memory errors into `Err` instead of a panic.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::pipelines::PipelineCache;
+
+/// Optional adapter features wgquant uses when present and works without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuFeatures {
+    pub subgroup: bool,
+    pub shader_f16: bool,
+    pub timestamp_query: bool,
+}
+
+/// One adapter, device and queue, with the pipelines compiled for them.
+///
+/// ```no_run
+/// let ctx = wgquant::GpuContext::new()?;
+/// println!("{}", ctx.describe());
+/// # Ok::<(), wgquant::Error>(())
+/// ```
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    features: GpuFeatures,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) pipelines: PipelineCache,
+    /// Errors that escaped every error scope (reported instead of wgpu's panicking default).
+    uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Largest window of one buffer bound to a kernel; below the adapter's binding limit.
+    pub(crate) chunk_bytes: u64,
+}
+
+impl GpuContext {
+    /// Picks an adapter honouring `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF`.
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::new_async())
+    }
+
+    /// Async form of [`GpuContext::new`].
+    pub async fn new_async() -> Result<Self> {
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let backends = desc.backends;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = select_adapter(&instance, backends).await?;
+        let info = adapter.get_info();
+        let wanted =
+            wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let present = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgquant"),
+                required_features: present,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Device(format!("cannot open a device on {}: {e}", info.name)))?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        let chunk_bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            & !255;
+        Ok(GpuContext {
+            pipelines: PipelineCache::default(),
+            device,
+            queue,
+            features: GpuFeatures {
+                subgroup: present.contains(wgpu::Features::SUBGROUP),
+                shader_f16: present.contains(wgpu::Features::SHADER_F16),
+                timestamp_query: present.contains(wgpu::Features::TIMESTAMP_QUERY),
+            },
+            info,
+            limits,
+            uncaptured,
+            chunk_bytes,
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// Optional features found on the adapter.
+    pub fn features(&self) -> GpuFeatures {
+        self.features
+    }
+
+    /// The device, for creating buffers that [`crate::GpuTensor::from_buffer`] can take.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The queue of [`GpuContext::device`].
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// One line naming the adapter, backend and driver.
+    pub fn describe(&self) -> String {
+        let i = &self.info;
+        format!(
+            "{} ({:?}, {:?}, driver {} {})",
+            i.name, i.backend, i.device_type, i.driver, i.driver_info
+        )
+    }
+
+    /// Number of pipelines compiled so far (each kernel specialization compiles once).
+    pub fn pipelines_compiled(&self) -> usize {
+        self.pipelines.compiled()
+    }
+
+    /// Lowers the largest buffer window bound to one dispatch, forcing big-tensor chunking on
+    /// small tensors (tests and tuning). Rounded down to 256 bytes; at least 256.
+    pub fn set_chunk_bytes(&mut self, bytes: u64) {
+        let cap = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        self.chunk_bytes = bytes.clamp(256, cap) & !255;
+    }
+
+    /// Starts capturing validation and out-of-memory errors of the work that follows.
+    pub(crate) fn scope(&self) -> ErrorScope {
+        ErrorScope {
+            oom: self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            validation: self.device.push_error_scope(wgpu::ErrorFilter::Validation),
+        }
+    }
+
+    /// Blocks until all submitted work is done.
+    pub(crate) fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
+        match self.uncaptured.lock().map(|mut v| v.pop()) {
+            Ok(Some(message)) => Err(Error::Validation {
+                context: "an earlier GPU call".into(),
+                message,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Validation and out-of-memory scopes pushed by [`GpuContext::scope`].
+pub(crate) struct ErrorScope {
+    oom: wgpu::ErrorScopeGuard,
+    validation: wgpu::ErrorScopeGuard,
+}
+
+impl ErrorScope {
+    /// Pops both scopes (now, so the guards are gone before any await) and resolves to the first
+    /// error they caught.
+    pub(crate) fn finish(self, context: &str) -> impl Future<Output = Result<()>> + Send + 'static {
+        let validation = self.validation.pop();
+        let oom = self.oom.pop();
+        let context = context.to_string();
+        async move {
+            if let Some(e) = validation.await {
+                return Err(Error::Validation {
+                    context,
+                    message: e.to_string(),
+                });
+            }
+            if oom.await.is_some() {
+                return Err(Error::OutOfMemory { context });
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn select_adapter(
+    instance: &wgpu::Instance,
+    backends: wgpu::Backends,
+) -> Result<wgpu::Adapter> {
+    if let Ok(name) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = name.to_lowercase();
+        let adapters = instance.enumerate_adapters(backends).await;
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&wanted))
+            .ok_or_else(|| Error::NoAdapter {
+                detail: format!("WGPU_ADAPTER_NAME={name} matches none of {names:?}"),
+            });
+    }
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::NoAdapter {
+            detail: format!("backends {backends:?}: {e}"),
+        })
+}

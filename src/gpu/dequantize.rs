@@ -1,0 +1,91 @@
+//! Dequantization on the GPU: one invocation per element, chunk by chunk.
+
+use crate::error::Result;
+use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::{plan_chunks, Geom};
+use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
+use crate::layout::Layout;
+use crate::quantized::QuantizedTensor;
+
+impl GpuContext {
+    /// Dequantizes a host tensor on the GPU and returns f32 values, row-major.
+    pub fn dequantize(&self, q: &QuantizedTensor) -> Result<Vec<f32>> {
+        pollster::block_on(self.dequantize_async(q))
+    }
+
+    /// Async form of [`GpuContext::dequantize`].
+    pub async fn dequantize_async(&self, q: &QuantizedTensor) -> Result<Vec<f32>> {
+        let gq = self.upload_quantized(q)?;
+        let y = self.dequantize_tensor_async(&gq).await?;
+        self.download_async(&y).await
+    }
+
+    /// Copies a host quantized tensor to the device.
+    pub fn upload_quantized(&self, q: &QuantizedTensor) -> Result<GpuQuantizedTensor> {
+        let q = QuantizedTensor::from_parts(
+            q.scheme,
+            q.shape.clone(),
+            q.codes.clone(),
+            q.scales.clone(),
+        )?;
+        Ok(GpuQuantizedTensor {
+            scheme: q.scheme,
+            shape: q.shape.clone(),
+            codes: self.buffer_from_bytes(bytemuck::cast_slice(&q.codes), "wgquant codes")?,
+            scales: self.buffer_from_bytes(bytemuck::cast_slice(&q.scales), "wgquant scales")?,
+        })
+    }
+
+    /// Dequantizes a device-resident tensor into a new f32 device tensor.
+    pub fn dequantize_tensor(&self, q: &GpuQuantizedTensor) -> Result<GpuTensor> {
+        pollster::block_on(self.dequantize_tensor_async(q))
+    }
+
+    /// Async form of [`GpuContext::dequantize_tensor`].
+    pub async fn dequantize_tensor_async(&self, q: &GpuQuantizedTensor) -> Result<GpuTensor> {
+        let layout = Layout::new(&q.scheme, &q.shape)?;
+        q.scheme.ensure_implemented()?;
+        let y = self.storage_buffer(layout.len() as u64 * 4, "wgquant dequantized")?;
+        if !layout.is_empty() {
+            let pipeline = self.pipelines.get(
+                &self.device,
+                Kernel::Dequantize,
+                &dequantize_constants(&q.scheme),
+            )?;
+            let scope = self.scope();
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            for chunk in plan_chunks(&layout, &q.scheme.level, self.chunk_bytes)? {
+                let (first, last) = chunk.blocks(&layout);
+                let (w0, w1) = chunk.words(&layout);
+                let n = chunk.elements(&layout);
+                let cw = self.window(&q.codes, w0, w1 - w0, 4);
+                let sw = self.window(&q.scales, first, last - first + 1, 4);
+                let yw = self.window(&y, chunk.row_start * layout.cols, n, 4);
+                let geom = Geom {
+                    x_offset: yw.elem_offset,
+                    code_offset: cw.elem_offset,
+                    scale_base: first as u32,
+                    scale_offset: sw.elem_offset,
+                    count: n as u32,
+                    ..Geom::for_chunk(&layout, &chunk)
+                };
+                let bindings = [(&q.codes, cw), (&q.scales, sw), (&y, yw)];
+                self.dispatch(
+                    &mut encoder,
+                    &pipeline,
+                    &geom,
+                    bindings,
+                    (n as u32).div_ceil(64),
+                );
+            }
+            self.queue.submit([encoder.finish()]);
+            scope.finish("dequantize").await?;
+        }
+        Ok(GpuTensor {
+            buffer: y,
+            shape: q.shape.clone(),
+            dtype: DType::F32,
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! What every kernel launch shares: the `Geom` uniform, splitting a tensor into chunks that fit
+//! one storage binding, and recording one dispatch with its bind group.
+
+use wgpu::util::DeviceExt;
+
+use crate::error::{Error, Result};
+use crate::gpu::buffers::Window;
+use crate::gpu::context::GpuContext;
+use crate::gpu::pipelines::Pipeline;
+use crate::layout::Layout;
+use crate::scheme::{QuantLevel, QuantStore};
+
+/// Mirror of `struct Geom` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Geom {
+    pub rows: u32,
+    pub cols: u32,
+    pub mat_rows: u32,
+    pub block_rows: u32,
+    pub block_cols: u32,
+    pub grid_rows: u32,
+    pub grid_cols: u32,
+    pub row_base: u32,
+    pub x_offset: u32,
+    pub code_offset: u32,
+    pub scale_base: u32,
+    pub scale_offset: u32,
+    pub count: u32,
+    pub status_slot: u32,
+    pub _pad: [u32; 2],
+}
+
+impl Geom {
+    /// The block geometry of `layout` for rows `chunk`; offsets and count are set by the caller.
+    pub fn for_chunk(layout: &Layout, chunk: &Chunk) -> Self {
+        Geom {
+            rows: chunk.rows as u32,
+            cols: layout.cols as u32,
+            mat_rows: layout.rows as u32,
+            block_rows: layout.block_rows as u32,
+            block_cols: layout.block_cols as u32,
+            grid_rows: layout.grid_rows as u32,
+            grid_cols: layout.grid_cols as u32,
+            row_base: chunk.row_start as u32,
+            ..Default::default()
+        }
+    }
+}
+
+/// Rows `[row_start, row_start + rows)` of a tensor, processed by one dispatch per kernel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chunk {
+    pub row_start: usize,
+    pub rows: usize,
+}
+
+impl Chunk {
+    pub fn elements(&self, layout: &Layout) -> usize {
+        self.rows * layout.cols
+    }
+
+    /// The chunk's blocks, `[first, last]` in scale-grid order.
+    pub fn blocks(&self, layout: &Layout) -> (usize, usize) {
+        let end = self.row_start + self.rows - 1;
+        (
+            layout.block_of(self.row_start, 0),
+            layout.block_of(end, layout.cols - 1),
+        )
+    }
+
+    /// The chunk's code words, `[first, end)`.
+    pub fn words(&self, layout: &Layout) -> (usize, usize) {
+        let end = self.row_start + self.rows;
+        match layout.store {
+            QuantStore::U32 => (
+                self.row_start * layout.words_per_row(),
+                end * layout.words_per_row(),
+            ),
+            QuantStore::Native => (
+                self.row_start * layout.cols / 4,
+                (end * layout.cols).div_ceil(4),
+            ),
+        }
+    }
+}
+
+/// Splits a non-empty tensor into row ranges whose windows fit `chunk_bytes`. Chunks start on a
+/// block-row boundary (so no block straddles two chunks) and, for the Native store, on a whole
+/// code word (so no word is written by two chunks).
+pub(crate) fn plan_chunks(
+    layout: &Layout,
+    level: &QuantLevel,
+    chunk_bytes: u64,
+) -> Result<Vec<Chunk>> {
+    let total = layout.total_rows();
+    if total > u32::MAX as usize || layout.len() > u32::MAX as usize {
+        return Err(Error::TooLarge(format!(
+            "shape {:?}: wgquant handles up to 2^32 - 1 elements per tensor",
+            layout.shape
+        )));
+    }
+    let mut unit = match level {
+        QuantLevel::Tensor => 1,
+        QuantLevel::Block(_) if layout.rows % layout.block_rows == 0 || layout.rows == total => {
+            layout.block_rows
+        }
+        QuantLevel::Block(_) => layout.rows,
+    };
+    if layout.store == QuantStore::Native {
+        while (unit * layout.cols) % 4 != 0 {
+            unit *= 2;
+        }
+    }
+    // Worst case per row: f32 input or output, or one f32 scale per element.
+    let row_bytes = layout.cols as u64 * 4;
+    let max_rows = (chunk_bytes.saturating_sub(256) / row_bytes) as usize;
+    let rows_per_chunk = max_rows / unit * unit;
+    if rows_per_chunk == 0 {
+        return Err(Error::TooLarge(format!(
+            "shape {:?}: {unit} row(s) of {} elements must be processed together but exceed the {} byte storage binding limit",
+            layout.shape, layout.cols, chunk_bytes
+        )));
+    }
+    Ok((0..total)
+        .step_by(rows_per_chunk)
+        .map(|row_start| Chunk {
+            row_start,
+            rows: rows_per_chunk.min(total - row_start),
+        })
+        .collect())
+}
+
+/// One bound buffer of a dispatch.
+pub(crate) type Binding<'a> = (&'a wgpu::Buffer, Window);
+
+impl GpuContext {
+    /// Records one dispatch of `groups` workgroups, folding past 65,535 into the y dimension.
+    pub(crate) fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &Pipeline,
+        geom: &Geom,
+        bindings: [Binding<'_>; 3],
+        groups: u32,
+    ) {
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("wgquant geom"),
+                contents: bytemuck::bytes_of(geom),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, (buffer, window)) in bindings.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: window.binding(buffer),
+            });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.layout,
+            entries: &entries,
+        });
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        let x = groups.clamp(1, max);
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+    }
+
+    /// A window of `count` elements of `elem_bytes` from element `first` of `buffer`.
+    pub(crate) fn window(
+        &self,
+        buffer: &wgpu::Buffer,
+        first: usize,
+        count: usize,
+        elem_bytes: usize,
+    ) -> Window {
+        let align = self.limits.min_storage_buffer_offset_alignment.max(4) as u64;
+        Window::new(buffer, first as u64, count as u64, elem_bytes as u64, align)
+    }
+}

@@ -1,0 +1,9 @@
+//! The GPU side: context, buffers, pipeline cache and one host module per kernel family.
+
+pub mod buffers;
+pub mod context;
+mod dequantize;
+mod dispatch;
+mod pipelines;
+mod quantize;
+pub mod shaders;

@@ -1,0 +1,353 @@
+//! Quantization on the GPU: per-block (or two-pass whole-tensor) reduction to scales, then
+//! quantize + pack, chunk by chunk; one submit and one small status readback per tensor.
+
+use crate::error::{Error, Result};
+use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement};
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::{plan_chunks, Chunk, Geom};
+use crate::gpu::shaders::{quantize_constants, reduce_constants, DType, Kernel};
+use crate::layout::Layout;
+use crate::quantized::QuantizedTensor;
+use crate::scheme::{QuantLevel, QuantScheme};
+
+/// Elements per partial absmax in pass 1 of the Tensor-level reduction.
+const PARTIAL: usize = 4096;
+/// Status word meaning "nothing found".
+const CLEAR: u32 = u32::MAX;
+
+impl GpuContext {
+    /// Quantizes host data (f32, f16 or bf16, row-major `shape`) and returns it on the host.
+    ///
+    /// ```no_run
+    /// # use wgquant::{GpuContext, QuantScheme};
+    /// let ctx = GpuContext::new()?;
+    /// let scheme: QuantScheme = "q4s:block32:f16".parse()?;
+    /// let q = ctx.quantize(&[0.5f32; 64], &[2, 32], &scheme)?;
+    /// let back = ctx.dequantize(&q)?;
+    /// # Ok::<(), wgquant::Error>(())
+    /// ```
+    pub fn quantize<T: HostElement>(
+        &self,
+        data: &[T],
+        shape: &[usize],
+        scheme: &QuantScheme,
+    ) -> Result<QuantizedTensor> {
+        pollster::block_on(self.quantize_async(data, shape, scheme))
+    }
+
+    /// Async form of [`GpuContext::quantize`].
+    pub async fn quantize_async<T: HostElement>(
+        &self,
+        data: &[T],
+        shape: &[usize],
+        scheme: &QuantScheme,
+    ) -> Result<QuantizedTensor> {
+        Layout::new(scheme, shape)?;
+        scheme.ensure_implemented()?;
+        check_len(data.len(), shape)?;
+        let x = self.upload(data, shape)?;
+        let q = self.quantize_tensor_async(&x, scheme).await?;
+        self.download_quantized_async(&q).await
+    }
+
+    /// Quantizes a device tensor, keeping the result on the device.
+    pub fn quantize_tensor(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+    ) -> Result<GpuQuantizedTensor> {
+        pollster::block_on(self.quantize_tensor_async(x, scheme))
+    }
+
+    /// Async form of [`GpuContext::quantize_tensor`].
+    pub async fn quantize_tensor_async(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+    ) -> Result<GpuQuantizedTensor> {
+        let layout = Layout::new(scheme, &x.shape)?;
+        scheme.ensure_implemented()?;
+        let codes = self.storage_buffer(layout.code_words() as u64 * 4, "wgquant codes")?;
+        let scales = self.storage_buffer(layout.num_blocks() as u64 * 4, "wgquant scales")?;
+        let out = GpuQuantizedTensor {
+            scheme: *scheme,
+            shape: x.shape.clone(),
+            codes,
+            scales,
+        };
+        if layout.is_empty() {
+            return Ok(out);
+        }
+        let chunks = plan_chunks(&layout, &scheme.level, self.chunk_bytes)?;
+        let status_words = 2 * (chunks.len() + 1);
+        let status = self.buffer_from_bytes(
+            bytemuck::cast_slice(&vec![CLEAR; status_words]),
+            "wgquant status",
+        )?;
+
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let run = QuantizeRun {
+            ctx: self,
+            layout: &layout,
+            scheme,
+            x,
+            out: &out,
+            status: &status,
+        };
+        match scheme.level {
+            QuantLevel::Tensor => run.tensor_scale(&mut encoder, &chunks)?,
+            QuantLevel::Block(_) => {
+                for (slot, chunk) in chunks.iter().enumerate() {
+                    run.block_scales(&mut encoder, chunk, slot)?;
+                }
+            }
+        }
+        for chunk in &chunks {
+            run.pack(&mut encoder, chunk)?;
+        }
+        self.queue.submit([encoder.finish()]);
+        let scope = scope.finish("quantize");
+        let status = self
+            .read_bytes_async(&status, status_words as u64 * 4)
+            .await?;
+        scope.await?;
+        check_status(
+            &layout,
+            &chunks,
+            &bytemuck::pod_collect_to_vec(&status),
+            scheme,
+        )?;
+        Ok(out)
+    }
+
+    /// Reads a device-resident quantized tensor back to the host.
+    pub fn download_quantized(&self, q: &GpuQuantizedTensor) -> Result<QuantizedTensor> {
+        pollster::block_on(self.download_quantized_async(q))
+    }
+
+    /// Async form of [`GpuContext::download_quantized`].
+    pub async fn download_quantized_async(
+        &self,
+        q: &GpuQuantizedTensor,
+    ) -> Result<QuantizedTensor> {
+        let layout = Layout::new(&q.scheme, &q.shape)?;
+        let codes = self
+            .read_bytes_async(&q.codes, layout.code_words() as u64 * 4)
+            .await?;
+        let scales = self
+            .read_bytes_async(&q.scales, layout.num_blocks() as u64 * 4)
+            .await?;
+        QuantizedTensor::from_parts(
+            q.scheme,
+            q.shape.clone(),
+            bytemuck::pod_collect_to_vec(&codes),
+            bytemuck::pod_collect_to_vec(&scales),
+        )
+    }
+}
+
+/// The buffers and geometry of one quantization, recording its dispatches.
+struct QuantizeRun<'a> {
+    ctx: &'a GpuContext,
+    layout: &'a Layout,
+    scheme: &'a QuantScheme,
+    x: &'a GpuTensor,
+    out: &'a GpuQuantizedTensor,
+    status: &'a wgpu::Buffer,
+}
+
+impl QuantizeRun<'_> {
+    fn x_window(&self, chunk: &Chunk) -> crate::gpu::buffers::Window {
+        let first = chunk.row_start * self.layout.cols;
+        self.ctx.window(
+            &self.x.buffer,
+            first,
+            chunk.elements(self.layout),
+            self.x.dtype.bytes(),
+        )
+    }
+
+    /// One workgroup per block of the chunk writes the block's scale.
+    fn block_scales(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        slot: usize,
+    ) -> Result<()> {
+        let pipeline = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Reduce,
+            &reduce_constants(self.scheme, self.x.dtype, true),
+        )?;
+        let (first, last) = chunk.blocks(self.layout);
+        let xw = self.x_window(chunk);
+        let sw = self
+            .ctx
+            .window(&self.out.scales, first, last - first + 1, 4);
+        let status = self.ctx.window(self.status, 0, self.ctx_status_len(), 4);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            count: (last - first + 1) as u32,
+            status_slot: slot as u32,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (self.status, status),
+        ];
+        self.ctx
+            .dispatch(encoder, &pipeline, &geom, bindings, geom.count);
+        Ok(())
+    }
+
+    fn ctx_status_len(&self) -> usize {
+        (self.status.size() / 4) as usize
+    }
+
+    /// Pass 1: absmax of every run of `PARTIAL` elements of every chunk; pass 2: one workgroup
+    /// reduces the partials to the tensor's scale.
+    fn tensor_scale(&self, encoder: &mut wgpu::CommandEncoder, chunks: &[Chunk]) -> Result<()> {
+        let counts: Vec<usize> = chunks
+            .iter()
+            .map(|c| c.elements(self.layout).div_ceil(PARTIAL))
+            .collect();
+        let total: usize = counts.iter().sum();
+        let partials = self
+            .ctx
+            .storage_buffer(total as u64 * 4, "wgquant partials")?;
+        let pass1 = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Reduce,
+            &reduce_constants(self.scheme, self.x.dtype, false),
+        )?;
+        let status = self.ctx.window(self.status, 0, self.ctx_status_len(), 4);
+        let all = self.ctx.window(&partials, 0, total, 4);
+        let mut offset = 0;
+        for (slot, (chunk, &count)) in chunks.iter().zip(&counts).enumerate() {
+            let xw = self.x_window(chunk);
+            let geom = flat_geom(
+                chunk.elements(self.layout),
+                PARTIAL,
+                xw.elem_offset,
+                offset,
+                count,
+                slot,
+            );
+            let bindings = [
+                (&self.x.buffer, xw),
+                (&partials, all),
+                (self.status, status),
+            ];
+            self.ctx
+                .dispatch(encoder, &pass1, &geom, bindings, count as u32);
+            offset += count;
+        }
+        let pass2 = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Reduce,
+            &reduce_constants(self.scheme, DType::F32, true),
+        )?;
+        let geom = flat_geom(total, total, 0, 0, 1, chunks.len());
+        let sw = self.ctx.window(&self.out.scales, 0, 1, 4);
+        let bindings = [
+            (&partials, all),
+            (&self.out.scales, sw),
+            (self.status, status),
+        ];
+        self.ctx.dispatch(encoder, &pass2, &geom, bindings, 1);
+        Ok(())
+    }
+
+    /// One invocation per code word of the chunk.
+    fn pack(&self, encoder: &mut wgpu::CommandEncoder, chunk: &Chunk) -> Result<()> {
+        let pipeline = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Quantize,
+            &quantize_constants(self.scheme, self.x.dtype),
+        )?;
+        let (first, last) = chunk.blocks(self.layout);
+        let (w0, w1) = chunk.words(self.layout);
+        let xw = self.x_window(chunk);
+        let sw = self
+            .ctx
+            .window(&self.out.scales, first, last - first + 1, 4);
+        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            code_offset: cw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            count: (w1 - w0) as u32,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (&self.out.codes, cw),
+        ];
+        self.ctx
+            .dispatch(encoder, &pipeline, &geom, bindings, geom.count.div_ceil(64));
+        Ok(())
+    }
+}
+
+/// Geometry viewing `n` elements as one row cut into blocks of `block` (for the Tensor-level
+/// reduction), writing `count` results from `out_offset`.
+fn flat_geom(
+    n: usize,
+    block: usize,
+    x_offset: u32,
+    out_offset: usize,
+    count: usize,
+    slot: usize,
+) -> Geom {
+    Geom {
+        rows: 1,
+        cols: n as u32,
+        mat_rows: 1,
+        block_rows: 1,
+        block_cols: block as u32,
+        grid_rows: 1,
+        grid_cols: n.div_ceil(block) as u32,
+        x_offset,
+        scale_offset: out_offset as u32,
+        count: count as u32,
+        status_slot: slot as u32,
+        ..Default::default()
+    }
+}
+
+/// Turns the status words into the first error, in tensor order.
+fn check_status(
+    layout: &Layout,
+    chunks: &[Chunk],
+    status: &[u32],
+    scheme: &QuantScheme,
+) -> Result<()> {
+    for (slot, chunk) in chunks.iter().enumerate() {
+        if status[2 * slot] != CLEAR {
+            let index = (chunk.row_start * layout.cols) as u64 + status[2 * slot] as u64;
+            return Err(Error::NonFinite { index });
+        }
+    }
+    for (slot, chunk) in chunks.iter().enumerate() {
+        if status[2 * slot + 1] != CLEAR {
+            let block = chunk.blocks(layout).0 as u64 + status[2 * slot + 1] as u64;
+            return Err(Error::ScaleOverflow {
+                block,
+                param: format!("{:?}", scheme.param),
+            });
+        }
+    }
+    if status[2 * chunks.len() + 1] != CLEAR {
+        return Err(Error::ScaleOverflow {
+            block: 0,
+            param: format!("{:?}", scheme.param),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! wgquant quantizes tensors on the GPU with WGSL compute shaders through wgpu (Vulkan, Metal,
+//! DX12, GL), checked against a CPU reference that implements `SPEC.md` literally.
+//!
+//! ```no_run
+//! use wgquant::{GpuContext, QuantScheme};
+//! let ctx = GpuContext::new()?;
+//! let scheme: QuantScheme = "q8s:block32:f32".parse()?;
+//! let weights = vec![0.25f32; 4 * 64];
+//! let q = ctx.quantize(&weights, &[4, 64], &scheme)?;
+//! assert_eq!(q, wgquant::reference::quantize(&weights, &[4, 64], &scheme)?);
+//! # Ok::<(), wgquant::Error>(())
+//! ```
+
+pub mod error;
+pub mod gpu;
+pub mod layout;
+pub mod quantized;
+pub mod reference;
+pub mod scheme;
+pub mod synth;
+
+pub use error::{Error, Result};
+pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
+pub use gpu::context::{GpuContext, GpuFeatures};
+pub use gpu::shaders::DType;
+pub use layout::Layout;
+pub use quantized::QuantizedTensor;
+pub use scheme::{
+    BlockSize, Codebook, GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore,
+    QuantValue,
+};

@@ -1,0 +1,473 @@
+//! Quantization schemes (SPEC section 1): the five parts, Burn-like builders, the compact text
+//! form used by the CLI and logs, and validation of combinations. Pure data, no GPU.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// How codes map back to real values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QuantMode {
+    /// `x' = q * scale`, codes centred on zero.
+    #[default]
+    Symmetric,
+    /// `x' = (u - zero) * scale`, unsigned codes with a per-block zero point.
+    Affine,
+    /// `x' = codebook[code] * scale`.
+    Lookup(Codebook),
+}
+
+/// Codebooks for [`QuantMode::Lookup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codebook {
+    /// bitsandbytes' 4-bit NormalFloat.
+    Nf4,
+}
+
+/// Which elements share one scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QuantLevel {
+    /// One scale for the whole tensor.
+    #[default]
+    Tensor,
+    /// One scale per block tiling the trailing dims.
+    Block(BlockSize),
+}
+
+impl QuantLevel {
+    /// A block level from 1 or 2 dims over the trailing dims, e.g. `[32]` or `[2, 16]`.
+    pub fn block<const N: usize>(dims: [usize; N]) -> Self {
+        QuantLevel::Block(BlockSize::new(&dims))
+    }
+}
+
+/// A block shape of 1 or 2 dims. Stored as given; validation rejects 0 and more than 2 dims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockSize {
+    dims: [usize; 3],
+    len: usize,
+}
+
+impl BlockSize {
+    /// Keeps up to three dims so that validation can report a block with too many.
+    pub fn new(dims: &[usize]) -> Self {
+        let mut d = [0; 3];
+        let len = dims.len().min(3);
+        d[..len].copy_from_slice(&dims[..len]);
+        BlockSize {
+            dims: d,
+            len: if dims.len() > 3 { 4 } else { len },
+        }
+    }
+
+    /// The block's dims, innermost last.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims[..self.len.min(3)]
+    }
+
+    /// Rows and columns covered by one block (a 1-D block covers one row).
+    pub fn rows_cols(&self) -> (usize, usize) {
+        match self.dims() {
+            [c] => (1, *c),
+            [r, c] => (*r, *c),
+            _ => (0, 0),
+        }
+    }
+}
+
+/// The code type of each element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QuantValue {
+    /// 8-bit, codes [-128, 127].
+    Q8F,
+    /// 4-bit, codes [-8, 7].
+    Q4F,
+    /// 2-bit, codes [-2, 1].
+    Q2F,
+    /// 8-bit symmetric, codes [-127, 127].
+    #[default]
+    Q8S,
+    /// 4-bit symmetric, codes [-7, 7].
+    Q4S,
+    /// 2-bit symmetric, codes [-1, 1].
+    Q2S,
+    /// FP8 `float8_e4m3fn`.
+    E4M3,
+    /// FP8 `float8_e5m2`.
+    E5M2,
+    /// FP4 `float4_e2m1fn`.
+    E2M1,
+    /// A GGUF block type, byte-exact with llama.cpp (SPEC section 7).
+    Gguf(GgufType),
+}
+
+/// GGUF block types (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GgufType {
+    Q8_0,
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q5_1,
+    Mxfp4,
+}
+
+impl GgufType {
+    const ALL: [(GgufType, &'static str); 6] = [
+        (GgufType::Q8_0, "q8_0"),
+        (GgufType::Q4_0, "q4_0"),
+        (GgufType::Q4_1, "q4_1"),
+        (GgufType::Q5_0, "q5_0"),
+        (GgufType::Q5_1, "q5_1"),
+        (GgufType::Mxfp4, "mxfp4"),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map_or("?", |(_, n)| n)
+    }
+}
+
+impl QuantValue {
+    /// Bits per code.
+    pub fn bits(self) -> u32 {
+        match self {
+            QuantValue::Q8F | QuantValue::Q8S | QuantValue::E4M3 | QuantValue::E5M2 => 8,
+            QuantValue::Q4F | QuantValue::Q4S | QuantValue::E2M1 => 4,
+            QuantValue::Q2F | QuantValue::Q2S => 2,
+            QuantValue::Gguf(GgufType::Q8_0) => 8,
+            QuantValue::Gguf(GgufType::Q5_0 | GgufType::Q5_1) => 5,
+            QuantValue::Gguf(_) => 4,
+        }
+    }
+
+    /// Signed code range `[a, b]` of the integer values (SPEC section 2).
+    pub fn int_range(self) -> Option<(i32, i32)> {
+        match self {
+            QuantValue::Q8F => Some((-128, 127)),
+            QuantValue::Q8S => Some((-127, 127)),
+            QuantValue::Q4F => Some((-8, 7)),
+            QuantValue::Q4S => Some((-7, 7)),
+            QuantValue::Q2F => Some((-2, 1)),
+            QuantValue::Q2S => Some((-1, 1)),
+            _ => None,
+        }
+    }
+
+    /// True for Q8F, Q4F, Q2F (the values that allow Affine mode).
+    pub fn is_full_range(self) -> bool {
+        matches!(self, QuantValue::Q8F | QuantValue::Q4F | QuantValue::Q2F)
+    }
+
+    /// True for the minifloat values.
+    pub fn is_float(self) -> bool {
+        matches!(self, QuantValue::E4M3 | QuantValue::E5M2 | QuantValue::E2M1)
+    }
+
+    const NAMES: [(QuantValue, &'static str); 9] = [
+        (QuantValue::Q8F, "q8f"),
+        (QuantValue::Q4F, "q4f"),
+        (QuantValue::Q2F, "q2f"),
+        (QuantValue::Q8S, "q8s"),
+        (QuantValue::Q4S, "q4s"),
+        (QuantValue::Q2S, "q2s"),
+        (QuantValue::E4M3, "e4m3"),
+        (QuantValue::E5M2, "e5m2"),
+        (QuantValue::E2M1, "e2m1"),
+    ];
+}
+
+/// How codes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QuantStore {
+    /// Packed LSB-first into u32 words, each row starting on a word.
+    #[default]
+    U32,
+    /// One code per byte, row-major (8-bit values only).
+    Native,
+}
+
+/// Precision of the stored scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QuantParam {
+    #[default]
+    F32,
+    F16,
+    BF16,
+    /// Power-of-two shared scale (MX).
+    E8M0,
+    /// FP8 block scales under an f32 tensor scale (NVFP4).
+    E4M3,
+}
+
+impl QuantParam {
+    /// Bytes per stored scale.
+    pub fn bytes(self) -> usize {
+        match self {
+            QuantParam::F32 => 4,
+            QuantParam::F16 | QuantParam::BF16 => 2,
+            QuantParam::E8M0 | QuantParam::E4M3 => 1,
+        }
+    }
+
+    const NAMES: [(QuantParam, &'static str); 5] = [
+        (QuantParam::F32, "f32"),
+        (QuantParam::F16, "f16"),
+        (QuantParam::BF16, "bf16"),
+        (QuantParam::E8M0, "e8m0"),
+        (QuantParam::E4M3, "e4m3"),
+    ];
+}
+
+/// A complete quantization scheme. Defaults follow Burn: Symmetric, Tensor, Q8S, U32, F32.
+///
+/// ```
+/// use wgquant::{QuantLevel, QuantParam, QuantScheme, QuantValue};
+/// let s = QuantScheme::default()
+///     .with_level(QuantLevel::block([32]))
+///     .with_value(QuantValue::Q4S)
+///     .with_param(QuantParam::F16);
+/// assert_eq!(s.to_string(), "q4s:block32:f16");
+/// assert_eq!("q4s:block32:f16".parse::<QuantScheme>().unwrap(), s);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct QuantScheme {
+    pub mode: QuantMode,
+    pub level: QuantLevel,
+    pub value: QuantValue,
+    pub store: QuantStore,
+    pub param: QuantParam,
+}
+
+impl QuantScheme {
+    pub fn with_mode(mut self, mode: QuantMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    pub fn with_level(mut self, level: QuantLevel) -> Self {
+        self.level = level;
+        self
+    }
+    pub fn with_value(mut self, value: QuantValue) -> Self {
+        self.value = value;
+        self
+    }
+    pub fn with_store(mut self, store: QuantStore) -> Self {
+        self.store = store;
+        self
+    }
+    pub fn with_param(mut self, param: QuantParam) -> Self {
+        self.param = param;
+        self
+    }
+
+    /// Codes per u32 word in the `U32` store.
+    pub fn codes_per_word(&self) -> usize {
+        (32 / self.value.bits()) as usize
+    }
+
+    fn invalid(&self, reason: impl Into<String>) -> Error {
+        Error::InvalidScheme {
+            scheme: self.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Rejects combinations SPEC section 1 forbids, independent of any tensor.
+    pub fn validate(&self) -> Result<()> {
+        if let QuantLevel::Block(b) = self.level {
+            if b.len == 0 || b.len > 2 {
+                return Err(self.invalid("a block has 1 or 2 dims"));
+            }
+            if b.dims().contains(&0) {
+                return Err(self.invalid("a block dim of size 0"));
+            }
+            if b.dims().iter().any(|&d| d > u32::MAX as usize) {
+                return Err(self.invalid("a block dim above 2^32 - 1"));
+            }
+        }
+        let v = self.value;
+        if self.store == QuantStore::Native && v.bits() != 8 {
+            return Err(self.invalid(format!(
+                "Native store holds one code per byte and needs an 8-bit value, not {}-bit",
+                v.bits()
+            )));
+        }
+        match self.mode {
+            QuantMode::Affine if !v.is_full_range() => {
+                return Err(
+                    self.invalid("Affine mode needs a full-range integer value (Q8F, Q4F, Q2F)")
+                )
+            }
+            QuantMode::Lookup(Codebook::Nf4) if v != QuantValue::Q4F => {
+                return Err(self.invalid("NF4 lookup uses 4-bit codes (value Q4F)"))
+            }
+            QuantMode::Lookup(_)
+                if !matches!(
+                    self.param,
+                    QuantParam::F32 | QuantParam::F16 | QuantParam::BF16
+                ) =>
+            {
+                return Err(self.invalid("NF4 lookup takes F32, F16 or BF16 absmax scales"))
+            }
+            _ => {}
+        }
+        match self.param {
+            QuantParam::E8M0 if !v.is_float() => {
+                return Err(
+                    self.invalid("E8M0 (MX) scales go with a float value (E4M3, E5M2, E2M1)")
+                )
+            }
+            QuantParam::E4M3 => {
+                let nvfp4_block = self.level == QuantLevel::block([16]);
+                if v != QuantValue::E2M1 || !nvfp4_block || self.mode != QuantMode::Symmetric {
+                    return Err(self.invalid(
+                        "E4M3 scales are NVFP4: value E2M1, Symmetric mode, level block16",
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let QuantValue::Gguf(_) = v {
+            return Err(Error::Unsupported {
+                what: format!("GGUF block type `{self}`"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates the scheme against a tensor shape.
+    pub fn validate_for_shape(&self, shape: &[usize]) -> Result<()> {
+        self.validate()?;
+        if let QuantLevel::Block(b) = self.level {
+            if b.dims().len() > shape.len() {
+                return Err(self.invalid(format!(
+                    "block {:?} has more dims than the tensor's shape {:?}",
+                    b.dims(),
+                    shape
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails with `Unsupported` for parts that this version does not quantize yet.
+    pub(crate) fn ensure_implemented(&self) -> Result<()> {
+        if self.mode != QuantMode::Symmetric || self.value.int_range().is_none() {
+            return Err(Error::Unsupported {
+                what: format!("scheme `{self}` (this version implements the integer values in Symmetric mode)"),
+            });
+        }
+        if !matches!(
+            self.param,
+            QuantParam::F32 | QuantParam::F16 | QuantParam::BF16
+        ) {
+            return Err(Error::Unsupported {
+                what: format!("scale type of `{self}`"),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn lookup<T: Copy + PartialEq>(table: &[(T, &'static str)], key: T) -> &'static str {
+    table
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("?", |(_, n)| n)
+}
+
+impl fmt::Display for QuantScheme {
+    /// `value:level:param[:native][:affine]`; NF4 prints as `nf4:level:param`, GGUF types as
+    /// their llama.cpp name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.value, self.mode) {
+            (QuantValue::Gguf(t), _) => return write!(f, "{}", t.name()),
+            (_, QuantMode::Lookup(Codebook::Nf4)) => write!(f, "nf4")?,
+            (v, _) => write!(f, "{}", lookup(&QuantValue::NAMES, v))?,
+        }
+        match self.level {
+            QuantLevel::Tensor => write!(f, ":tensor")?,
+            QuantLevel::Block(b) => {
+                let dims: Vec<String> = b.dims().iter().map(|d| d.to_string()).collect();
+                write!(f, ":block{}", dims.join("x"))?
+            }
+        }
+        write!(f, ":{}", lookup(&QuantParam::NAMES, self.param))?;
+        if self.store == QuantStore::Native {
+            write!(f, ":native")?;
+        }
+        if self.mode == QuantMode::Affine {
+            write!(f, ":affine")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for QuantScheme {
+    type Err = Error;
+
+    /// Parses the text form written by `Display`. The value comes first; level, param, store
+    /// and mode follow in any order and default as in [`QuantScheme::default`].
+    fn from_str(text: &str) -> Result<Self> {
+        let err = |reason: String| Error::ParseScheme {
+            text: text.to_string(),
+            reason,
+        };
+        let lower = text.trim().to_ascii_lowercase();
+        let mut parts = lower.split(':');
+        let first = parts.next().unwrap_or_default();
+        let mut scheme = QuantScheme::default();
+        if let Some((t, _)) = GgufType::ALL.iter().find(|(_, n)| *n == first) {
+            if let Some(extra) = parts.next() {
+                return Err(err(format!("GGUF types take no options, found `{extra}`")));
+            }
+            return Ok(QuantScheme {
+                mode: QuantMode::Symmetric,
+                level: QuantLevel::block([32]),
+                value: QuantValue::Gguf(*t),
+                store: QuantStore::U32,
+                param: if *t == GgufType::Mxfp4 {
+                    QuantParam::E8M0
+                } else {
+                    QuantParam::F16
+                },
+            });
+        }
+        if first == "nf4" {
+            scheme.value = QuantValue::Q4F;
+            scheme.mode = QuantMode::Lookup(Codebook::Nf4);
+        } else if let Some((v, _)) = QuantValue::NAMES.iter().find(|(_, n)| *n == first) {
+            scheme.value = *v;
+        } else {
+            return Err(err(format!("unknown value `{first}`")));
+        }
+        for part in parts {
+            if part == "tensor" {
+                scheme.level = QuantLevel::Tensor;
+            } else if let Some(dims) = part.strip_prefix("block") {
+                let dims: std::result::Result<Vec<usize>, _> =
+                    dims.split('x').map(str::parse::<usize>).collect();
+                let dims =
+                    dims.map_err(|_| err(format!("bad block `{part}` (e.g. block32, block2x16)")))?;
+                scheme.level = QuantLevel::Block(BlockSize::new(&dims));
+            } else if let Some((p, _)) = QuantParam::NAMES.iter().find(|(_, n)| *n == part) {
+                scheme.param = *p;
+            } else if part == "native" {
+                scheme.store = QuantStore::Native;
+            } else if part == "u32" {
+                scheme.store = QuantStore::U32;
+            } else if part == "affine" {
+                scheme.mode = QuantMode::Affine;
+            } else if part == "symmetric" {
+                scheme.mode = QuantMode::Symmetric;
+            } else {
+                return Err(err(format!("unknown part `{part}`")));
+            }
+        }
+        Ok(scheme)
+    }
+}
