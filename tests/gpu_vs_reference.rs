@@ -1,0 +1,285 @@
+//! GPU kernels against the CPU reference (SPEC section 8) for every integer value, level, store
+//! and scale type, on awkward shapes and values.
+
+mod common;
+
+use common::{compare, ctx, Allowances};
+use half::{bf16, f16};
+use wgquant::synth::Rng;
+use wgquant::{reference, Error, QuantLevel, QuantParam, QuantScheme, QuantStore, QuantValue};
+
+const VALUES: [QuantValue; 6] = [
+    QuantValue::Q8F,
+    QuantValue::Q4F,
+    QuantValue::Q2F,
+    QuantValue::Q8S,
+    QuantValue::Q4S,
+    QuantValue::Q2S,
+];
+const PARAMS: [QuantParam; 3] = [QuantParam::F32, QuantParam::F16, QuantParam::BF16];
+
+/// Shapes with primes, single rows and columns, partial blocks and a leading batch dim.
+const SHAPES: [&[usize]; 7] = [
+    &[37, 53],
+    &[1, 97],
+    &[97, 1],
+    &[3, 17, 29],
+    &[64],
+    &[31, 64],
+    &[2, 5, 3, 7],
+];
+
+fn levels(shape: &[usize]) -> Vec<QuantLevel> {
+    vec![
+        QuantLevel::Tensor,
+        QuantLevel::block([32]),
+        QuantLevel::block([7]),
+        QuantLevel::block([2, 16]),
+        QuantLevel::block([3, 5]),
+        QuantLevel::block([1, *shape.last().unwrap()]),
+    ]
+}
+
+fn random_data(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let scale = 10f64.powi(rng.below(7) as i32 - 3);
+    (0..n).map(|_| (rng.normal() * scale) as f32).collect()
+}
+
+/// Quantizes on the GPU and compares with the reference; when the reference rejects the input
+/// the GPU must reject it with the same error.
+fn check(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Allowances {
+    let gpu = ctx().quantize(data, shape, scheme);
+    match reference::quantize(data, shape, scheme) {
+        Err(e) => {
+            assert_eq!(gpu.err(), Some(e), "{scheme} on {shape:?}");
+            Allowances::default()
+        }
+        Ok(_) => {
+            let gpu = gpu.unwrap_or_else(|e| panic!("{scheme} on {shape:?}: {e}"));
+            let counts =
+                compare(data, &gpu).unwrap_or_else(|e| panic!("{scheme} on {shape:?}: {e}"));
+            // The GPU dequantizer must restore code * scale exactly, as the reference does.
+            let back = ctx().dequantize(&gpu).unwrap();
+            assert_eq!(
+                back,
+                reference::dequantize(&gpu).unwrap(),
+                "{scheme} on {shape:?}"
+            );
+            counts
+        }
+    }
+}
+
+#[test]
+fn every_combination_matches_reference() {
+    let mut total = Allowances::default();
+    let mut cases = 0;
+    for (si, shape) in SHAPES.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let data = random_data(n, si as u64 + 1);
+        for level in levels(shape) {
+            for value in VALUES {
+                for store in [QuantStore::U32, QuantStore::Native] {
+                    for param in PARAMS {
+                        let scheme = QuantScheme::default()
+                            .with_level(level)
+                            .with_value(value)
+                            .with_store(store)
+                            .with_param(param);
+                        if scheme.validate_for_shape(shape).is_err() {
+                            continue;
+                        }
+                        let c = check(&data, shape, &scheme);
+                        total.scale_ulp += c.scale_ulp;
+                        total.code_step += c.code_step;
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{cases} cases; allowed differences: {total:?}");
+    assert!(cases > 500, "only {cases} cases ran");
+}
+
+#[test]
+fn zero_and_constant_blocks() {
+    let shape = [4, 64];
+    let mut data = vec![0.0f32; 256];
+    data[64..128].fill(3.25); // a constant block row
+    data[128..192].fill(-1e-3);
+    data[200] = 7.0; // one outlier in an otherwise zero block
+    for value in VALUES {
+        for level in [
+            QuantLevel::Tensor,
+            QuantLevel::block([32]),
+            QuantLevel::block([2, 16]),
+        ] {
+            for param in PARAMS {
+                let scheme = QuantScheme::default()
+                    .with_value(value)
+                    .with_level(level)
+                    .with_param(param);
+                check(&data, &shape, &scheme);
+            }
+        }
+    }
+    // An all-zero tensor has zero scales and codes and restores to zeros.
+    let zeros = vec![0.0f32; 96];
+    let q = ctx()
+        .quantize(&zeros, &[3, 32], &"q4s:block32:f16".parse().unwrap())
+        .unwrap();
+    assert!(q.scales.iter().all(|&s| s == 0.0) && q.codes.iter().all(|&w| w == 0));
+    assert!(ctx().dequantize(&q).unwrap().iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn magnitudes_from_1e_minus_30_to_1e30() {
+    let shape = [8, 48];
+    for exp in (-30..=30).step_by(5) {
+        let data = random_data(384, (exp + 100) as u64)
+            .iter()
+            .map(|x| x * 10f32.powi(exp))
+            .collect::<Vec<_>>();
+        for value in VALUES {
+            for param in PARAMS {
+                for level in [QuantLevel::Tensor, QuantLevel::block([16])] {
+                    let scheme = QuantScheme::default()
+                        .with_value(value)
+                        .with_param(param)
+                        .with_level(level);
+                    // F16 scales overflow for large inputs: both sides must say ScaleOverflow.
+                    check(&data, &shape, &scheme);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f16_scale_overflow_is_reported() {
+    let data = vec![1e30f32; 64];
+    let scheme: QuantScheme = "q8s:block32:f16".parse().unwrap();
+    let err = ctx().quantize(&data, &[2, 32], &scheme).unwrap_err();
+    assert!(
+        matches!(err, Error::ScaleOverflow { block: 0, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn exact_ties_round_half_to_even() {
+    // amax 127 with Q8S gives scale exactly 1, so x / scale is exactly the half-integers below.
+    let mut data: Vec<f32> = (0..63).map(|i| i as f32 - 31.5).collect();
+    data.push(127.0);
+    let scheme: QuantScheme = "q8s:block64:f32".parse().unwrap();
+    let q = ctx().quantize(&data, &[1, 64], &scheme).unwrap();
+    assert_eq!(q.scales, vec![1.0]);
+    let codes = common::codes_of(&q);
+    for (x, c) in data.iter().zip(&codes) {
+        assert_eq!(*c, x.round_ties_even() as i32, "x = {x}");
+    }
+    assert_eq!(compare(&data, &q), Ok(Allowances::default()));
+}
+
+#[test]
+fn packing_example_0x7ffd0280() {
+    // Burn's example: Q8F codes [-128, 2, -3, 127] pack to 0x7FFD0280. amax 127.5 gives scale 1,
+    // and -127.5 rounds half to even, to -128.
+    let data = [-127.5f32, 2.0, -3.0, 127.0];
+    let scheme: QuantScheme = "q8f:tensor:f32".parse().unwrap();
+    let cpu = reference::quantize(&data, &[4], &scheme).unwrap();
+    let gpu = ctx().quantize(&data, &[4], &scheme).unwrap();
+    assert_eq!(cpu.codes, vec![0x7FFD_0280]);
+    assert_eq!(gpu.codes, vec![0x7FFD_0280]);
+}
+
+#[test]
+fn subnormal_inputs_count_as_zero() {
+    let mut data = vec![1e-39f32; 32];
+    data.extend(vec![-2e-40f32; 31]);
+    data.push(1.0);
+    let scheme: QuantScheme = "q8s:block32:f32".parse().unwrap();
+    let q = ctx().quantize(&data, &[2, 32], &scheme).unwrap();
+    assert_eq!(q.scales[0], 0.0, "a block of subnormals has amax 0");
+    assert_eq!(compare(&data, &q), Ok(Allowances::default()));
+}
+
+#[test]
+fn f16_and_bf16_inputs() {
+    let shape = [13, 40];
+    let data = random_data(520, 9);
+    let halfs: Vec<f16> = data.iter().map(|&x| f16::from_f32(x)).collect();
+    let brains: Vec<bf16> = data.iter().map(|&x| bf16::from_f32(x)).collect();
+    for text in [
+        "q8s:block32:f32",
+        "q4f:tensor:bf16",
+        "q2s:block2x16:f16",
+        "q8f:block5:f32:native",
+    ] {
+        let scheme: QuantScheme = text.parse().unwrap();
+        let as_f32: Vec<f32> = halfs.iter().map(|h| h.to_f32()).collect();
+        let q = ctx().quantize(&halfs, &shape, &scheme).unwrap();
+        assert_eq!(
+            compare(&as_f32, &q),
+            Ok(Allowances::default()),
+            "{text} f16"
+        );
+        let as_f32: Vec<f32> = brains.iter().map(|h| h.to_f32()).collect();
+        let q = ctx().quantize(&brains, &shape, &scheme).unwrap();
+        assert_eq!(
+            compare(&as_f32, &q),
+            Ok(Allowances::default()),
+            "{text} bf16"
+        );
+    }
+}
+
+#[test]
+fn device_resident_round_trip() {
+    let shape = [16, 96];
+    let data = random_data(16 * 96, 3);
+    let scheme: QuantScheme = "q4f:block32:bf16".parse().unwrap();
+    let x = ctx().upload(&data, &shape).unwrap();
+    let gq = ctx().quantize_tensor(&x, &scheme).unwrap();
+    let y = ctx().dequantize_tensor(&gq).unwrap();
+    let host = ctx().download_quantized(&gq).unwrap();
+    assert_eq!(host, reference::quantize(&data, &shape, &scheme).unwrap());
+    assert_eq!(
+        ctx().download(&y).unwrap(),
+        reference::dequantize(&host).unwrap()
+    );
+}
+
+#[test]
+fn async_api_matches_blocking() {
+    let data = random_data(300, 4);
+    let scheme: QuantScheme = "q8s:block2x16:f16".parse().unwrap();
+    let a = pollster::block_on(ctx().quantize_async(&data, &[10, 30], &scheme)).unwrap();
+    let b = ctx().quantize(&data, &[10, 30], &scheme).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(
+        pollster::block_on(ctx().dequantize_async(&a)).unwrap(),
+        ctx().dequantize(&b).unwrap()
+    );
+}
+
+#[test]
+fn repeated_call_compiles_nothing_new() {
+    // Its own context, so that tests running in parallel do not compile into it.
+    let ctx = wgquant::GpuContext::new().unwrap();
+    let data = random_data(640, 5);
+    let scheme: QuantScheme = "q2f:block3x5:bf16".parse().unwrap();
+    let q = ctx.quantize(&data, &[20, 32], &scheme).unwrap();
+    ctx.dequantize(&q).unwrap();
+    let before = ctx.pipelines_compiled();
+    assert_eq!(
+        before, 3,
+        "reduce, quantize and dequantize compile once each"
+    );
+    let q2 = ctx.quantize(&data, &[20, 32], &scheme).unwrap();
+    ctx.dequantize(&q2).unwrap();
+    assert_eq!(ctx.pipelines_compiled(), before);
+    assert_eq!(q, q2);
+}
