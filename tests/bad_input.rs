@@ -1,0 +1,123 @@
+//! Bad input never panics: each case returns a typed error (or an empty result), on the GPU
+//! path and in the reference alike.
+
+mod common;
+
+use common::ctx;
+use wgquant::{reference, Error, QuantScheme};
+
+fn scheme(text: &str) -> QuantScheme {
+    text.parse().unwrap()
+}
+
+#[test]
+fn nan_and_inf_name_the_first_index() {
+    for level in ["tensor", "block32", "block2x16", "block7"] {
+        let s = scheme(&format!("q8s:{level}:f32"));
+        for (index, bad) in [
+            (0usize, f32::NAN),
+            (77, f32::INFINITY),
+            (191, f32::NEG_INFINITY),
+        ] {
+            let mut data = vec![0.5f32; 192];
+            data[index] = bad;
+            data[191.min(index + 50)] = f32::NAN; // a later bad value must not be reported first
+            let want = Error::NonFinite {
+                index: index as u64,
+            };
+            assert_eq!(
+                ctx().quantize(&data, &[6, 32], &s).unwrap_err(),
+                want,
+                "{level}"
+            );
+            assert_eq!(reference::quantize(&data, &[6, 32], &s).unwrap_err(), want);
+        }
+    }
+    // f16 input with an infinity.
+    let mut halfs = vec![half::f16::ONE; 64];
+    halfs[40] = half::f16::INFINITY;
+    let err = ctx()
+        .quantize(&halfs, &[2, 32], &scheme("q4s:block32:f16"))
+        .unwrap_err();
+    assert_eq!(err, Error::NonFinite { index: 40 });
+}
+
+#[test]
+fn shape_and_length_disagree() {
+    let err = ctx()
+        .quantize(&[1.0f32; 10], &[3, 4], &scheme("q8s:tensor:f32"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let err = reference::quantize(&[1.0f32; 10], &[3, 4], &scheme("q8s:tensor:f32")).unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let err = ctx().upload(&[1.0f32; 3], &[usize::MAX, 2]).unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+}
+
+#[test]
+fn empty_tensors_give_empty_results_without_dispatch() {
+    let ctx = wgquant::GpuContext::new().unwrap();
+    for (shape, text) in [
+        (&[0usize, 32][..], "q4s:block32:f16"),
+        (&[5, 0][..], "q8s:tensor:f32"),
+        (&[0][..], "q8f:tensor:f32:native"),
+    ] {
+        let q = ctx.quantize::<f32>(&[], shape, &scheme(text)).unwrap();
+        assert!(q.codes.is_empty() && q.scales.is_empty(), "{shape:?}");
+        assert_eq!(q, reference::quantize(&[], shape, &scheme(text)).unwrap());
+        assert!(ctx.dequantize(&q).unwrap().is_empty());
+    }
+    assert_eq!(ctx.pipelines_compiled(), 0, "nothing was dispatched");
+}
+
+#[test]
+fn invalid_schemes_fail_before_any_gpu_work() {
+    for text in [
+        "q4s:block32:f32:native",
+        "q8s:block32:f32:affine",
+        "q8s:block32:e8m0",
+        "q8s:block0:f32",
+        "q8s:block2x2x2:f32",
+    ] {
+        let err = ctx()
+            .quantize(&[1.0f32; 64], &[2, 32], &scheme(text))
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidScheme { .. }), "{text}: {err}");
+    }
+}
+
+#[test]
+fn block_with_more_dims_than_tensor() {
+    let err = ctx()
+        .quantize(&[1.0f32; 64], &[64], &scheme("q8s:block2x16:f32"))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidScheme { .. }), "{err}");
+}
+
+#[test]
+fn mismatched_quantized_parts() {
+    let q = reference::quantize(&[1.0f32; 64], &[2, 32], &scheme("q4s:block32:f32")).unwrap();
+    let mut broken = q.clone();
+    broken.codes.pop();
+    assert!(matches!(ctx().dequantize(&broken), Err(Error::Shape(_))));
+    broken = q.clone();
+    broken.scales.push(1.0);
+    assert!(matches!(
+        reference::dequantize(&broken)
+            .and(Ok(()))
+            .and(ctx().dequantize(&broken)),
+        Err(Error::Shape(_))
+    ));
+}
+
+#[test]
+fn foreign_buffer_checks() {
+    let small = ctx().device().create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let err = wgquant::GpuTensor::from_buffer(small, &[8], wgquant::DType::F32).unwrap_err();
+    assert!(matches!(err, Error::Shape(_)));
+}
