@@ -89,11 +89,7 @@ impl Layout {
 
     /// Number of rows of the last dim over the whole tensor.
     pub fn total_rows(&self) -> usize {
-        if self.cols == 0 {
-            0
-        } else {
-            self.len() / self.cols
-        }
+        self.len().checked_div(self.cols).unwrap_or(0)
     }
 
     /// Number of scales (blocks); 0 for an empty tensor, which has nothing to scale.

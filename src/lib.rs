@@ -11,6 +11,9 @@
 //! # Ok::<(), wgquant::Error>(())
 //! ```
 
+pub mod agreement;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
 pub mod gpu;
 pub mod layout;

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{compare, ctx, Allowances};
+use common::ctx;
+use wgquant::agreement::{compare, Allowances};
 use wgquant::{reference, synth, GpuContext, QuantScheme};
 
 #[test]

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{compare, ctx, Allowances};
+use common::ctx;
 use half::{bf16, f16};
+use wgquant::agreement::{codes_of, compare, Allowances};
 use wgquant::synth::Rng;
 use wgquant::{reference, Error, QuantLevel, QuantParam, QuantScheme, QuantStore, QuantValue};
 
@@ -176,7 +177,7 @@ fn exact_ties_round_half_to_even() {
     let scheme: QuantScheme = "q8s:block64:f32".parse().unwrap();
     let q = ctx().quantize(&data, &[1, 64], &scheme).unwrap();
     assert_eq!(q.scales, vec![1.0]);
-    let codes = common::codes_of(&q);
+    let codes = codes_of(&q);
     for (x, c) in data.iter().zip(&codes) {
         assert_eq!(*c, x.round_ties_even() as i32, "x = {x}");
     }

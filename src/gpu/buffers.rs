@@ -119,7 +119,7 @@ impl GpuContext {
     pub(crate) fn buffer_from_bytes(&self, bytes: &[u8], label: &str) -> Result<wgpu::Buffer> {
         self.check_buffer_size(bytes.len() as u64, label)?;
         let scope = self.scope();
-        let buffer = if bytes.len() % 4 == 0 && !bytes.is_empty() {
+        let buffer = if bytes.len().is_multiple_of(4) && !bytes.is_empty() {
             self.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(label),

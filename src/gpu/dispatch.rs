@@ -102,13 +102,15 @@ pub(crate) fn plan_chunks(
     }
     let mut unit = match level {
         QuantLevel::Tensor => 1,
-        QuantLevel::Block(_) if layout.rows % layout.block_rows == 0 || layout.rows == total => {
+        QuantLevel::Block(_)
+            if layout.rows.is_multiple_of(layout.block_rows) || layout.rows == total =>
+        {
             layout.block_rows
         }
         QuantLevel::Block(_) => layout.rows,
     };
     if layout.store == QuantStore::Native {
-        while (unit * layout.cols) % 4 != 0 {
+        while !(unit * layout.cols).is_multiple_of(4) {
             unit *= 2;
         }
     }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Chunk, Geom};
-use crate::gpu::shaders::{quantize_constants, reduce_constants, DType, Kernel};
+use crate::gpu::shaders::{quantize_constants, reduce_constants, DType, Kernel, PER_THREAD_MAX};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantScheme};
@@ -175,10 +175,11 @@ impl QuantizeRun<'_> {
         chunk: &Chunk,
         slot: usize,
     ) -> Result<()> {
+        let per_thread = self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
         let pipeline = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
-            &reduce_constants(self.scheme, self.x.dtype, true),
+            &reduce_constants(self.scheme, self.x.dtype, true, per_thread),
         )?;
         let (first, last) = chunk.blocks(self.layout);
         let xw = self.x_window(chunk);
@@ -222,7 +223,7 @@ impl QuantizeRun<'_> {
         let pass1 = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
-            &reduce_constants(self.scheme, self.x.dtype, false),
+            &reduce_constants(self.scheme, self.x.dtype, false, false),
         )?;
         let status = self.ctx.window(self.status, 0, self.ctx_status_len(), 4);
         let all = self.ctx.window(&partials, 0, total, 4);
@@ -249,7 +250,7 @@ impl QuantizeRun<'_> {
         let pass2 = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
-            &reduce_constants(self.scheme, DType::F32, true),
+            &reduce_constants(self.scheme, DType::F32, true, false),
         )?;
         let geom = flat_geom(total, total, 0, 0, 1, chunks.len());
         let sw = self.ctx.window(&self.out.scales, 0, 1, 4);

@@ -75,13 +75,24 @@ fn code_constants(scheme: &QuantScheme) -> Constants {
     ]
 }
 
-/// Constants of the reduction. `out_scale` false: raw absmax (Tensor-level pass 1).
-pub fn reduce_constants(scheme: &QuantScheme, input: DType, out_scale: bool) -> Constants {
+/// Blocks of at most this many elements are reduced by one invocation each, larger ones by a
+/// whole workgroup.
+pub const PER_THREAD_MAX: usize = 256;
+
+/// Constants of the reduction. `out_scale` false: raw absmax (Tensor-level pass 1);
+/// `per_thread`: one invocation per block.
+pub fn reduce_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    out_scale: bool,
+    per_thread: bool,
+) -> Constants {
     let (a, b) = scheme.value.int_range().unwrap_or((-1, 1));
     vec![
         ("INPUT", input.code()),
         ("PARAM", param_code(scheme.param)),
         ("OUT_SCALE", out_scale as u32 as f64),
+        ("PER_THREAD", per_thread as u32 as f64),
         ("QMAX", (b - a) as f64 / 2.0),
     ]
 }
@@ -120,8 +131,11 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 }
                 for input in [DType::F32, DType::F16, DType::BF16] {
                     out.push((Kernel::Quantize, quantize_constants(&s, input)));
-                    for out_scale in [false, true] {
-                        out.push((Kernel::Reduce, reduce_constants(&s, input, out_scale)));
+                    for (out_scale, per_thread) in [(false, false), (true, false), (true, true)] {
+                        out.push((
+                            Kernel::Reduce,
+                            reduce_constants(&s, input, out_scale, per_thread),
+                        ));
                     }
                 }
                 out.push((Kernel::Dequantize, dequantize_constants(&s)));
