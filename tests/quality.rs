@@ -46,3 +46,34 @@ fn per_tensor_sqnr_follows_the_uniform_noise_model_for_any_seed() {
         );
     }
 }
+
+#[test]
+fn formats_table_sqnr() {
+    // The README's formats table comes from this output (N(0, 1), 1024 x 1024, seed 1).
+    let data = synth::normal(1024 * 1024, 1.0, 1);
+    let mut rows = Vec::new();
+    for value in ["q8f", "q8s", "q4f", "q4s", "q2f", "q2s"] {
+        for level in ["tensor", "block32", "block2x16"] {
+            for param in ["f32", "f16", "bf16"] {
+                let scheme: QuantScheme = format!("{value}:{level}:{param}").parse().unwrap();
+                let q = ctx().quantize(&data, &[1024, 1024], &scheme).unwrap();
+                let db = synth::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
+                let bits = q.stored_bytes() as f64 * 8.0 / data.len() as f64;
+                eprintln!("| `{scheme}` | {bits:.3} | {db:.2} |");
+                rows.push((scheme, db));
+            }
+        }
+    }
+    // Each extra bit of code buys about 6 dB; more precise or finer scales never lose much.
+    let db = |text: &str| rows.iter().find(|(s, _)| s.to_string() == text).unwrap().1;
+    for level in ["tensor", "block32"] {
+        assert!(db(&format!("q8s:{level}:f32")) > db(&format!("q4s:{level}:f32")) + 18.0);
+        assert!(db(&format!("q4s:{level}:f32")) > db(&format!("q2s:{level}:f32")) + 6.0);
+    }
+    for value in ["q8f", "q8s", "q4f", "q4s", "q2f", "q2s"] {
+        assert!(db(&format!("{value}:block32:f32")) > db(&format!("{value}:tensor:f32")));
+        assert!(
+            (db(&format!("{value}:block32:f16")) - db(&format!("{value}:block32:f32"))).abs() < 0.2
+        );
+    }
+}
