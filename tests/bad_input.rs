@@ -121,3 +121,23 @@ fn foreign_buffer_checks() {
     let err = wgquant::GpuTensor::from_buffer(small, &[8], wgquant::DType::F32).unwrap_err();
     assert!(matches!(err, Error::Shape(_)));
 }
+
+#[test]
+fn wgpu_validation_errors_become_err() {
+    // A buffer without COPY_SRC cannot be read back: wgpu's validation error must come back as
+    // Err(Validation), not as a panic from the default handler.
+    let buffer = ctx().device().create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: 64,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let t = wgquant::GpuTensor::from_buffer(buffer, &[16], wgquant::DType::F32).unwrap();
+    let err = ctx().download(&t).unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err}");
+    // The context still works afterwards.
+    let q = ctx()
+        .quantize(&[1.0f32; 32], &[32], &scheme("q8s:tensor:f32"))
+        .unwrap();
+    assert_eq!(q.scales, vec![1.0 / 127.0]);
+}
