@@ -1,10 +1,8 @@
-// Shared prelude of every wgquant kernel: the dispatch geometry, input decoding, block
-// indexing and scale rounding. The host prepends it to each kernel file (see src/gpu/shaders.rs).
+// Shared prelude of every wgquant kernel: the dispatch geometry, input decoding and block
+// indexing. The host prepends it and codec.wgsl to each kernel file (see src/gpu/shaders.rs).
 
 // Input element type: 0 = f32, 1 = f16, 2 = bf16 (two 16-bit elements per u32, low half first).
 override INPUT: u32 = 0u;
-// Scale type: 0 = F32, 1 = F16, 2 = BF16.
-override PARAM: u32 = 0u;
 // Code width in bits and codes per u32 word (32 / BITS).
 override BITS: u32 = 8u;
 override CPW: u32 = 4u;
@@ -85,36 +83,4 @@ fn scale_index(row: u32, col: u32) -> u32 {
     let r = tr % g.mat_rows;
     let block = (m * g.grid_rows + r / g.block_rows) * g.grid_cols + col / g.block_cols;
     return g.scale_offset + block - g.scale_base;
-}
-
-// The stored scale for s >= 0, rounded toward +infinity to PARAM and returned as the exact f32
-// of that value; -1 when it overflows the param type. Mirrors src/reference/param.rs.
-fn to_param(s: f32) -> f32 {
-    let b = bitcast<u32>(s);
-    if (PARAM == 0u || b == 0u) {
-        return s;
-    }
-    if (PARAM == 2u) {
-        var r = b;
-        if ((b & 0xffffu) != 0u) {
-            r = (b | 0xffffu) + 1u;
-        }
-        return select(bitcast<f32>(r), -1.0, (r & 0x7f800000u) == 0x7f800000u);
-    }
-    let e = i32((b >> 23u) & 0xffu) - 127;
-    if (e >= -14) {
-        var r = b;
-        if ((b & 0x1fffu) != 0u) {
-            r = (b | 0x1fffu) + 1u;
-        }
-        return select(bitcast<f32>(r), -1.0, r > 0x477fe000u);
-    }
-    if (e < -24) {
-        return TWO_POW_M24;
-    }
-    // f16 subnormal range: round up to a multiple of 2^-24.
-    let d = u32(-1 - e);
-    let mant = (b & 0x7fffffu) | 0x800000u;
-    let k = (mant + (1u << d) - 1u) >> d;
-    return f32(k) * TWO_POW_M24;
 }

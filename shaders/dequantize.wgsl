@@ -1,8 +1,10 @@
-// Dequantize: one invocation per element, x' = code * scale (SPEC section 2). Codes are read
-// from `src` (binding 1 of the prelude).
+// Dequantize: one invocation per element (SPEC sections 2-5). Codes are read from `src`
+// (binding 1 of the prelude).
 
 @group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> zeros: array<u32>;
+@group(0) @binding(4) var<storage, read> global_scale: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -21,7 +23,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         word = row * ((g.cols + CPW - 1u) / CPW) + col / CPW;
         shift = (col % CPW) * BITS;
     }
-    let raw = src[g.code_offset + word];
-    let code = bitcast<i32>(raw << (32u - shift - BITS)) >> (32u - BITS);
-    y[g.x_offset + e] = f32(code) * scales[scale_index(row, col)];
+    let code = (src[g.code_offset + word] >> shift) & ((1u << BITS) - 1u);
+    let b = scale_index(row, col);
+    var zero = 0u;
+    if (KIND == 1u) {
+        zero = zeros[b];
+    }
+    y[g.x_offset + e] = decode(code, scales[b], zero, global_scale[0]);
 }

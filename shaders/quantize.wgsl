@@ -1,11 +1,9 @@
-// Quantize + pack: one invocation per output word (SPEC sections 2 and 6).
-
-// Signed code range [QMIN, QMAX_CODE] of the value.
-override QMIN: i32 = -127;
-override QMAX_CODE: i32 = 127;
+// Quantize + pack: one invocation per output word (SPEC sections 2-6).
 
 @group(0) @binding(2) var<storage, read> scales: array<f32>;
-@group(0) @binding(3) var<storage, read_write> codes: array<u32>;
+@group(0) @binding(3) var<storage, read> zeros: array<u32>;
+@group(0) @binding(4) var<storage, read> global_scale: array<f32>;
+@group(0) @binding(5) var<storage, read_write> codes: array<u32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -14,7 +12,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let wpr = (g.cols + CPW - 1u) / CPW;
-    let mask = (1u << BITS) - 1u;
+    let global = global_scale[0];
     var word = 0u;
     for (var j = 0u; j < CPW; j++) {
         var row: u32;
@@ -33,13 +31,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 break;
             }
         }
-        let sp = scales[scale_index(row, col)];
-        var q = 0;
-        if (sp != 0.0) {
-            let x = flush_subnormal(load_x(g.x_offset + row * g.cols + col));
-            q = clamp(i32(round(x / sp)), QMIN, QMAX_CODE);
+        let b = scale_index(row, col);
+        var zero = 0u;
+        if (KIND == 1u) {
+            zero = zeros[b];
         }
-        word |= (bitcast<u32>(q) & mask) << (j * BITS);
+        let x = flush_subnormal(load_x(g.x_offset + row * g.cols + col));
+        word |= encode(x, scales[b], zero, global) << (j * BITS);
     }
     codes[g.code_offset + w] = word;
 }

@@ -1,23 +1,26 @@
-// Per-block absmax reduction, also detecting non-finite inputs. PER_THREAD = true: one
-// invocation per block (small blocks: no barriers, 64 blocks per workgroup); false: one
-// workgroup per block (large blocks such as whole rows or Tensor-level runs).
-// OUT_SCALE = false writes the raw absmax (pass 1 of the two-pass Tensor-level reduction);
-// true turns it into the stored scale (SPEC section 2).
+// Per-block (min, max) reduction, also detecting non-finite inputs, and the block's scale.
+// PER_THREAD = true: one invocation per block (small blocks: no barriers, 64 blocks per
+// workgroup); false: one workgroup per block (large blocks, Tensor-level runs).
+// OUT = 0: write the (min, max) pair (pass 1 of the two-pass Tensor-level reduction);
+// 1: write the stored scale and, in Affine mode, the zero point (SPEC sections 2-4);
+// 2: write NVFP4's global scale, amax / (448 * 6).
 
 override PER_THREAD: bool = false;
-override OUT_SCALE: bool = true;
-// qmax = (b - a) / 2 of the value.
-override QMAX: f32 = 127.0;
+override OUT: u32 = 1u;
 
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
+@group(0) @binding(4) var<storage, read_write> global_scale: array<f32>;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
-@group(0) @binding(3) var<storage, read_write> status: array<atomic<u32>>;
+@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
 const WG: u32 = 64u;
-var<workgroup> partial: array<f32, WG>;
+const F32_MAX: f32 = 3.40282347e38;
+var<workgroup> part_lo: array<f32, WG>;
+var<workgroup> part_hi: array<f32, WG>;
 
-// Absmax over the elements [start, height * width) of block `lb`, stepping by `step`.
-fn block_amax(lb: u32, start: u32, step: u32) -> f32 {
+// (min, max) over the elements [start, height * width) of block `lb`, stepping by `step`.
+fn block_range(lb: u32, start: u32, step: u32) -> vec2<f32> {
     let block = g.scale_base + lb;
     let gc = block % g.grid_cols;
     let t = block / g.grid_cols;
@@ -27,30 +30,40 @@ fn block_amax(lb: u32, start: u32, step: u32) -> f32 {
     let height = min(g.block_rows, g.mat_rows - r0);
     let width = min(g.block_cols, g.cols - c0);
     let first_row = m * g.mat_rows + r0 - g.row_base;
-    var amax = 0.0;
+    var r = vec2<f32>(F32_MAX, -F32_MAX);
     for (var i = start; i < height * width; i += step) {
         let flat = (first_row + i / width) * g.cols + c0 + i % width;
         let x = load_x(g.x_offset + flat);
         if (!is_finite_bits(x)) {
             atomicMin(&status[2u * g.status_slot], flat);
         } else {
-            amax = max(amax, abs(flush_subnormal(x)));
+            let f = flush_subnormal(x);
+            r = vec2<f32>(min(r.x, f), max(r.y, f));
         }
     }
-    return amax;
+    return r;
 }
 
-// Writes the absmax, or the stored scale it gives, of block `lb`.
-fn finish_block(lb: u32, amax: f32) {
-    var v = amax;
-    if (OUT_SCALE) {
-        v = to_param(v / QMAX);
-        if (v < 0.0) {
-            atomicMin(&status[2u * g.status_slot + 1u], lb);
-            v = 0.0;
-        }
+fn finish_block(lb: u32, r: vec2<f32>) {
+    let i = g.scale_offset + lb;
+    if (OUT == 0u) {
+        out[2u * i] = r.x;
+        out[2u * i + 1u] = r.y;
+        return;
     }
-    out[g.scale_offset + lb] = v;
+    if (OUT == 2u) {
+        global_scale[0] = max(max(-r.x, r.y), 0.0) / (448.0 * 6.0);
+        return;
+    }
+    var sp = block_scale(r.x, r.y, global_scale[0]);
+    if (sp < 0.0) {
+        atomicMin(&status[2u * g.status_slot + 1u], lb);
+        sp = 0.0;
+    }
+    out[i] = sp;
+    if (KIND == 1u) {
+        zeros[i] = zero_point(r.x, sp);
+    }
 }
 
 @compute @workgroup_size(64)
@@ -63,22 +76,25 @@ fn main(
     if (PER_THREAD) {
         let lb = group * WG + lid;
         if (lb < g.count) {
-            finish_block(lb, block_amax(lb, 0u, 1u));
+            finish_block(lb, block_range(lb, 0u, 1u));
         }
         return;
     }
     if (group >= g.count) {
         return;
     }
-    partial[lid] = block_amax(group, lid, WG);
+    let r = block_range(group, lid, WG);
+    part_lo[lid] = r.x;
+    part_hi[lid] = r.y;
     workgroupBarrier();
     for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
         if (lid < stride) {
-            partial[lid] = max(partial[lid], partial[lid + stride]);
+            part_lo[lid] = min(part_lo[lid], part_lo[lid + stride]);
+            part_hi[lid] = max(part_hi[lid], part_hi[lid + stride]);
         }
         workgroupBarrier();
     }
     if (lid == 0u) {
-        finish_block(group, partial[0]);
+        finish_block(group, vec2<f32>(part_lo[0], part_hi[0]));
     }
 }

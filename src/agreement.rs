@@ -1,7 +1,6 @@
 //! GPU-vs-reference agreement as SPEC section 8 defines it: bit-exact, with two counted
 //! allowances for WGSL's inexact division. Used by the tests and by `wgquant demo`.
 
-use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::reference;
 use crate::scheme::QuantScheme;
@@ -22,34 +21,6 @@ fn ulp_neighbours(s: f32, k: i32) -> impl Iterator<Item = f32> {
     })
 }
 
-/// Absmax of every block, by the reference's rules (flushing subnormals).
-pub fn block_amax(data: &[f32], layout: &Layout) -> Vec<f32> {
-    let mut amax = vec![0.0f32; layout.num_blocks()];
-    for row in 0..layout.total_rows() {
-        for col in 0..layout.cols {
-            let b = layout.block_of(row, col);
-            amax[b] = amax[b].max(reference::flush_subnormal(data[row * layout.cols + col]).abs());
-        }
-    }
-    amax
-}
-
-/// Decodes the signed code of every element, row-major.
-pub fn codes_of(q: &QuantizedTensor) -> Vec<i32> {
-    let Ok(layout) = q.layout() else {
-        return Vec::new();
-    };
-    let bits = q.scheme.value.bits() as usize;
-    let mut out = Vec::with_capacity(layout.len());
-    for row in 0..layout.total_rows() {
-        for col in 0..layout.cols {
-            let (w, shift) = layout.code_position(row, col, bits);
-            out.push((((q.codes[w] >> shift) << (32 - bits)) as i32) >> (32 - bits));
-        }
-    }
-    out
-}
-
 /// Compares a GPU result with the reference as SPEC section 8 says; returns the counts of
 /// allowed differences or a description of the first forbidden one.
 pub fn compare(data: &[f32], gpu: &QuantizedTensor) -> Result<Allowances, String> {
@@ -57,43 +28,72 @@ pub fn compare(data: &[f32], gpu: &QuantizedTensor) -> Result<Allowances, String
     let layout = gpu.layout().map_err(|e| e.to_string())?;
     let reference = reference::quantize(data, &gpu.shape, scheme).map_err(|e| e.to_string())?;
     let mut counts = Allowances::default();
-    let (a, b) = scheme.value.int_range().ok_or("not an integer value")?;
-    let qmax = (b - a) as f32 / 2.0;
-    let amax = block_amax(data, &layout);
+    let ranges = reference::block_ranges(data, &layout);
+    // NVFP4's global scale, amax / 2688, is itself a division.
+    if gpu.global_scale != reference.global_scale {
+        let (g, r) = (
+            gpu.global_scale.unwrap_or(0.0),
+            reference.global_scale.unwrap_or(0.0),
+        );
+        if !ulp_neighbours(r, 2).any(|n| n == g) {
+            return Err(format!("global scale: GPU {g:e} vs reference {r:e}"));
+        }
+        counts.scale_ulp += 1;
+    }
+    let global = gpu.global_scale.unwrap_or(0.0);
     for (i, (&g, &r)) in gpu.scales.iter().zip(&reference.scales).enumerate() {
         if g.to_bits() == r.to_bits() {
             continue;
         }
-        let s = amax[i] / qmax;
-        if ulp_neighbours(s, 2).any(|s2| reference::to_param(s2, scheme.param) == Some(g)) {
+        let (lo, hi) = ranges[i];
+        let raw = reference::raw_scale(scheme, lo, hi, global);
+        if ulp_neighbours(raw, 2).any(|n| reference::convert(scheme, n, global) == Some(g)) {
             counts.scale_ulp += 1;
         } else {
             return Err(format!(
-                "block {i}: GPU scale {g:e} vs reference {r:e} (amax {:e})",
-                amax[i]
+                "block {i}: GPU scale {g:e} vs reference {r:e} (min {lo:e}, max {hi:e})"
             ));
         }
     }
+    for (i, &z) in gpu.zeros.iter().enumerate() {
+        let want = reference::zero_point(scheme, ranges[i].0, gpu.scales[i]);
+        let near = ulp_neighbours(ranges[i].0, 4)
+            .any(|lo| reference::zero_point(scheme, lo, gpu.scales[i]) == z);
+        if z != want && !near {
+            return Err(format!("block {i}: GPU zero point {z} vs expected {want}"));
+        }
+        counts.code_step += (z != want) as usize;
+    }
     // Codes are checked against the reference recomputed with the GPU's scales.
-    let expected = reference::quantize_with_scales(data, &layout, scheme, gpu.scales.clone())
-        .map_err(|e| e.to_string())?;
-    let (gc, ec) = (codes_of(gpu), codes_of(&expected));
+    let expected = reference::encode_with_params(
+        data,
+        &layout,
+        scheme,
+        gpu.scales.clone(),
+        gpu.zeros.clone(),
+        gpu.global_scale,
+    )
+    .map_err(|e| e.to_string())?;
+    let gc = reference::codes(gpu).map_err(|e| e.to_string())?;
+    let ec = reference::codes(&expected).map_err(|e| e.to_string())?;
     for row in 0..layout.total_rows() {
         for col in 0..layout.cols {
             let flat = row * layout.cols + col;
             if gc[flat] == ec[flat] {
                 continue;
             }
-            let sp = gpu.scales[layout.block_of(row, col)];
-            let v = reference::flush_subnormal(data[flat]) / sp;
-            let boundary = v.floor() + 0.5;
-            let near = ulp_neighbours(v, 4).any(|u| (u >= boundary) != (v >= boundary));
-            if (gc[flat] - ec[flat]).abs() == 1 && near {
+            // Allowed where the element sits within 4 ulp of a rounding boundary: some value
+            // that close encodes to the GPU's code.
+            let b = layout.block_of(row, col);
+            let zero = gpu.zeros.get(b).copied().unwrap_or(0);
+            let near = ulp_neighbours(data[flat], 4)
+                .any(|x| reference::encode(scheme, x, gpu.scales[b], zero, global) == gc[flat]);
+            if near {
                 counts.code_step += 1;
             } else {
                 return Err(format!(
-                    "element {flat} (row {row}, col {col}): GPU code {} vs expected {} (x = {:e}, scale {sp:e})",
-                    gc[flat], ec[flat], data[flat]
+                    "element {flat} (row {row}, col {col}): GPU code {:#x} vs expected {:#x} (x = {:e}, scale {:e})",
+                    gc[flat], ec[flat], data[flat], gpu.scales[b]
                 ));
             }
         }

@@ -3,39 +3,55 @@
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::reference::param_bytes;
-use crate::scheme::QuantScheme;
+use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
 /// Codes and scales of one quantized tensor, on the host.
 ///
 /// `codes` are the u32 words of SPEC section 6 (for the `Native` store, the bytes packed
 /// little-endian four to a word, the last word zero-padded). `scales` hold one value per block,
 /// each exactly representable in the scheme's param type; [`QuantizedTensor::scale_bytes`]
-/// gives them in that type's bytes.
+/// gives them in that type's bytes. `zeros` holds one zero point per block in Affine mode and
+/// is empty otherwise; `global_scale` is NVFP4's per-tensor f32 scale.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantizedTensor {
     pub scheme: QuantScheme,
     pub shape: Vec<usize>,
     pub codes: Vec<u32>,
     pub scales: Vec<f32>,
+    pub zeros: Vec<u8>,
+    pub global_scale: Option<f32>,
 }
 
 impl QuantizedTensor {
-    /// Assembles a tensor from its parts, checking that their sizes fit the scheme and shape.
-    pub fn from_parts(
+    /// Assembles a tensor from its parts, checking that they fit the scheme and shape.
+    pub fn new(
         scheme: QuantScheme,
         shape: Vec<usize>,
         codes: Vec<u32>,
         scales: Vec<f32>,
+        zeros: Vec<u8>,
+        global_scale: Option<f32>,
     ) -> Result<Self> {
         let layout = Layout::new(&scheme, &shape)?;
-        let want_scales = layout.num_blocks();
-        if codes.len() != layout.code_words() || scales.len() != want_scales {
+        let blocks = layout.num_blocks();
+        let want_zeros = if scheme.mode == QuantMode::Affine {
+            blocks
+        } else {
+            0
+        };
+        if codes.len() != layout.code_words() || scales.len() != blocks || zeros.len() != want_zeros
+        {
             return Err(Error::Shape(format!(
-                "`{scheme}` on shape {shape:?} needs {} code words and {} scales, got {} and {}",
+                "`{scheme}` on shape {shape:?} needs {} code words, {blocks} scales and {want_zeros} zero points, got {}, {} and {}",
                 layout.code_words(),
-                want_scales,
                 codes.len(),
-                scales.len()
+                scales.len(),
+                zeros.len()
+            )));
+        }
+        if global_scale.is_some() != (scheme.param == QuantParam::E4M3) {
+            return Err(Error::Shape(format!(
+                "`{scheme}`: a global scale goes with E4M3 (NVFP4) scales, and only with them"
             )));
         }
         Ok(QuantizedTensor {
@@ -43,6 +59,8 @@ impl QuantizedTensor {
             shape,
             codes,
             scales,
+            zeros,
+            global_scale,
         })
     }
 
@@ -68,8 +86,11 @@ impl QuantizedTensor {
         out
     }
 
-    /// Size of codes plus scales in bytes.
+    /// Size of codes, scales, zero points and global scale in bytes.
     pub fn stored_bytes(&self) -> usize {
-        self.code_bytes().len() + self.scales.len() * self.scheme.param.bytes()
+        self.code_bytes().len()
+            + self.scales.len() * self.scheme.param.bytes()
+            + self.zeros.len()
+            + 4 * self.global_scale.is_some() as usize
     }
 }

@@ -356,17 +356,9 @@ impl QuantScheme {
 
     /// Fails with `Unsupported` for parts that this version does not quantize yet.
     pub(crate) fn ensure_implemented(&self) -> Result<()> {
-        if self.mode != QuantMode::Symmetric || self.value.int_range().is_none() {
+        if let QuantValue::Gguf(_) = self.value {
             return Err(Error::Unsupported {
-                what: format!("scheme `{self}` (this version implements the integer values in Symmetric mode)"),
-            });
-        }
-        if !matches!(
-            self.param,
-            QuantParam::F32 | QuantParam::F16 | QuantParam::BF16
-        ) {
-            return Err(Error::Unsupported {
-                what: format!("scale type of `{self}`"),
+                what: format!("GGUF block type `{self}` through the generic path"),
             });
         }
         Ok(())

@@ -127,17 +127,9 @@ fn block_with_more_dims_than_tensor() {
 }
 
 #[test]
-fn later_formats_are_unsupported_not_wrong() {
+fn gguf_types_are_unsupported_in_the_generic_path() {
     let gguf = QuantScheme::default().with_value(QuantValue::Gguf(GgufType::Q4_0));
     assert!(matches!(gguf.validate(), Err(Error::Unsupported { .. })));
-    for text in [
-        "e4m3:tensor:f32",
-        "q4f:block32:f32:affine",
-        "nf4:block64:f32",
-        "e2m1:block32:e8m0",
-    ] {
-        let s: QuantScheme = text.parse().unwrap();
-        let r = wgquant::reference::quantize(&[1.0; 64], &[2, 32], &s);
-        assert!(matches!(r, Err(Error::Unsupported { .. })), "{text}: {r:?}");
-    }
+    let r = wgquant::reference::quantize(&[1.0; 64], &[2, 32], &"q4_0".parse().unwrap());
+    assert!(matches!(r, Err(Error::Unsupported { .. })), "{r:?}");
 }

@@ -78,14 +78,17 @@ impl GpuTensor {
     }
 }
 
-/// A quantized tensor kept on the GPU: codes as u32 words (SPEC section 6) and one f32 scale
-/// per block holding the param type's value exactly.
+/// A quantized tensor kept on the GPU: codes as u32 words (SPEC section 6), one f32 scale per
+/// block holding the param type's value exactly, one u32 zero point per block (Affine mode,
+/// else a placeholder) and one f32 global scale (NVFP4, else unused).
 #[derive(Debug)]
 pub struct GpuQuantizedTensor {
     pub scheme: QuantScheme,
     pub shape: Vec<usize>,
     pub codes: wgpu::Buffer,
     pub scales: wgpu::Buffer,
+    pub zeros: wgpu::Buffer,
+    pub global: wgpu::Buffer,
 }
 
 pub(crate) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE

@@ -134,10 +134,9 @@ impl GpuContext {
 
     /// Starts capturing validation and out-of-memory errors of the work that follows.
     pub(crate) fn scope(&self) -> ErrorScope {
-        ErrorScope {
-            oom: self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-            validation: self.device.push_error_scope(wgpu::ErrorFilter::Validation),
-        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        ErrorScope { validation, oom }
     }
 
     /// Blocks until all submitted work is done.
@@ -157,9 +156,11 @@ impl GpuContext {
 }
 
 /// Validation and out-of-memory scopes pushed by [`GpuContext::scope`].
+/// Fields in reverse push order: if the scope is dropped on an early return, the guards pop in
+/// the order wgpu requires.
 pub(crate) struct ErrorScope {
-    oom: wgpu::ErrorScopeGuard,
     validation: wgpu::ErrorScopeGuard,
+    oom: wgpu::ErrorScopeGuard,
 }
 
 impl ErrorScope {

@@ -7,6 +7,7 @@ use crate::gpu::dispatch::{plan_chunks, Geom};
 use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
+use crate::scheme::QuantMode;
 
 impl GpuContext {
     /// Dequantizes a host tensor on the GPU and returns f32 values, row-major.
@@ -23,17 +24,24 @@ impl GpuContext {
 
     /// Copies a host quantized tensor to the device.
     pub fn upload_quantized(&self, q: &QuantizedTensor) -> Result<GpuQuantizedTensor> {
-        let q = QuantizedTensor::from_parts(
+        // Re-check the parts: the fields are public and may have been edited.
+        let q = QuantizedTensor::new(
             q.scheme,
             q.shape.clone(),
             q.codes.clone(),
             q.scales.clone(),
+            q.zeros.clone(),
+            q.global_scale,
         )?;
+        let zeros: Vec<u32> = q.zeros.iter().map(|&z| z as u32).collect();
+        let global = q.global_scale.unwrap_or(0.0).to_le_bytes();
         Ok(GpuQuantizedTensor {
             scheme: q.scheme,
             shape: q.shape.clone(),
             codes: self.buffer_from_bytes(bytemuck::cast_slice(&q.codes), "wgquant codes")?,
             scales: self.buffer_from_bytes(bytemuck::cast_slice(&q.scales), "wgquant scales")?,
+            zeros: self.buffer_from_bytes(bytemuck::cast_slice(&zeros), "wgquant zero points")?,
+            global: self.buffer_from_bytes(&global, "wgquant global scale")?,
         })
     }
 
@@ -61,6 +69,12 @@ impl GpuContext {
                 let n = chunk.elements(&layout);
                 let cw = self.window(&q.codes, w0, w1 - w0, 4);
                 let sw = self.window(&q.scales, first, last - first + 1, 4);
+                let zw = if q.scheme.mode == QuantMode::Affine {
+                    sw
+                } else {
+                    self.window(&q.zeros, 0, 1, 4)
+                };
+                let gw = self.window(&q.global, 0, 1, 4);
                 let yw = self.window(&y, chunk.row_start * layout.cols, n, 4);
                 let geom = Geom {
                     x_offset: yw.elem_offset,
@@ -70,7 +84,13 @@ impl GpuContext {
                     count: n as u32,
                     ..Geom::for_chunk(&layout, &chunk)
                 };
-                let bindings = [(&q.codes, cw), (&q.scales, sw), (&y, yw)];
+                let bindings = [
+                    (&q.codes, cw),
+                    (&q.scales, sw),
+                    (&q.zeros, zw),
+                    (&q.global, gw),
+                    (&y, yw),
+                ];
                 self.dispatch(
                     &mut encoder,
                     &pipeline,

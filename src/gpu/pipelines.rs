@@ -17,7 +17,16 @@ type Key = (Kernel, Vec<(&'static str, u64)>);
 
 #[derive(Default)]
 pub(crate) struct PipelineCache {
-    modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
+    modules: Mutex<
+        HashMap<
+            Kernel,
+            (
+                wgpu::ShaderModule,
+                wgpu::BindGroupLayout,
+                wgpu::PipelineLayout,
+            ),
+        >,
+    >,
     pipelines: Mutex<HashMap<Key, Arc<Pipeline>>>,
     compiled: AtomicUsize,
 }
@@ -44,21 +53,29 @@ impl PipelineCache {
             return Ok(p.clone());
         }
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = {
+        let (module, layout, pipeline_layout) = {
             let mut modules = self.modules.lock().map_err(|_| poisoned())?;
             modules
                 .entry(kernel)
                 .or_insert_with(|| {
-                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(&format!("{kernel:?}")),
                         source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-                    })
+                    });
+                    let layout = bind_group_layout(device, kernel);
+                    let pipeline_layout =
+                        device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: None,
+                            bind_group_layouts: &[Some(&layout)],
+                            immediate_size: 0,
+                        });
+                    (module, layout, pipeline_layout)
                 })
                 .clone()
         };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&format!("{kernel:?}")),
-            layout: None,
+            layout: Some(&pipeline_layout),
             module: &module,
             entry_point: Some("main"),
             compilation_options: wgpu::PipelineCompilationOptions {
@@ -67,7 +84,6 @@ impl PipelineCache {
             },
             cache: None,
         });
-        let layout = pipeline.get_bind_group_layout(0);
         if let Some(e) = pollster::block_on(validation.pop()) {
             return Err(Error::Validation {
                 context: format!("compiling {kernel:?} with {constants:?}"),
@@ -79,6 +95,41 @@ impl PipelineCache {
         pipelines.insert(key, p.clone());
         Ok(p)
     }
+}
+
+/// The one bind group every kernel uses: 0 the `Geom` uniform, 1 the input (`src`), 2-4 scales,
+/// zero points and global scale (written by the reduction, read by the others), 5 the output
+/// (status words for the reduction). Explicit, so that a specialization that leaves a binding
+/// unused still takes the same bind group.
+fn bind_group_layout(device: &wgpu::Device, kernel: Kernel) -> wgpu::BindGroupLayout {
+    let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let params_read_only = kernel != Kernel::Reduce;
+    let mut entries = vec![wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }];
+    entries.push(storage(1, true));
+    entries.extend((2..5).map(|b| storage(b, params_read_only)));
+    entries.push(storage(5, false));
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("wgquant kernel"),
+        entries: &entries,
+    })
 }
 
 fn poisoned() -> Error {

@@ -2,15 +2,17 @@
 //! quantize + pack, chunk by chunk; one submit and one small status readback per tensor.
 
 use crate::error::{Error, Result};
-use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement};
+use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Chunk, Geom};
-use crate::gpu::shaders::{quantize_constants, reduce_constants, DType, Kernel, PER_THREAD_MAX};
+use crate::gpu::shaders::{
+    quantize_constants, reduce_constants, DType, Kernel, ReduceOut, PER_THREAD_MAX,
+};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
-use crate::scheme::{QuantLevel, QuantScheme};
+use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme};
 
-/// Elements per partial absmax in pass 1 of the Tensor-level reduction.
+/// Elements per partial (min, max) in pass 1 of a whole-tensor reduction.
 const PARTIAL: usize = 4096;
 /// Status word meaning "nothing found".
 const CLEAR: u32 = u32::MAX;
@@ -67,13 +69,19 @@ impl GpuContext {
     ) -> Result<GpuQuantizedTensor> {
         let layout = Layout::new(scheme, &x.shape)?;
         scheme.ensure_implemented()?;
-        let codes = self.storage_buffer(layout.code_words() as u64 * 4, "wgquant codes")?;
-        let scales = self.storage_buffer(layout.num_blocks() as u64 * 4, "wgquant scales")?;
+        let blocks = layout.num_blocks() as u64;
+        let zeros = if scheme.mode == QuantMode::Affine {
+            blocks
+        } else {
+            1
+        };
         let out = GpuQuantizedTensor {
             scheme: *scheme,
             shape: x.shape.clone(),
-            codes,
-            scales,
+            codes: self.storage_buffer(layout.code_words() as u64 * 4, "wgquant codes")?,
+            scales: self.storage_buffer(blocks * 4, "wgquant scales")?,
+            zeros: self.storage_buffer(zeros * 4, "wgquant zero points")?,
+            global: self.storage_buffer(4, "wgquant global scale")?,
         };
         if layout.is_empty() {
             return Ok(out);
@@ -95,9 +103,15 @@ impl GpuContext {
             out: &out,
             status: &status,
         };
+        let nvfp4 = scheme.param == QuantParam::E4M3;
+        if nvfp4 {
+            run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global)?;
+        }
         match scheme.level {
-            QuantLevel::Tensor => run.tensor_scale(&mut encoder, &chunks)?,
-            QuantLevel::Block(_) => {
+            QuantLevel::Tensor if !nvfp4 => {
+                run.whole_tensor(&mut encoder, &chunks, ReduceOut::Scale)?
+            }
+            _ => {
                 for (slot, chunk) in chunks.iter().enumerate() {
                     run.block_scales(&mut encoder, chunk, slot)?;
                 }
@@ -132,17 +146,32 @@ impl GpuContext {
         q: &GpuQuantizedTensor,
     ) -> Result<QuantizedTensor> {
         let layout = Layout::new(&q.scheme, &q.shape)?;
+        let blocks = layout.num_blocks() as u64;
         let codes = self
             .read_bytes_async(&q.codes, layout.code_words() as u64 * 4)
             .await?;
-        let scales = self
-            .read_bytes_async(&q.scales, layout.num_blocks() as u64 * 4)
-            .await?;
-        QuantizedTensor::from_parts(
+        let scales = self.read_bytes_async(&q.scales, blocks * 4).await?;
+        let zeros: Vec<u8> = if q.scheme.mode == QuantMode::Affine {
+            let words: Vec<u32> =
+                bytemuck::pod_collect_to_vec(&self.read_bytes_async(&q.zeros, blocks * 4).await?);
+            words.iter().map(|&z| z as u8).collect()
+        } else {
+            Vec::new()
+        };
+        let global = if q.scheme.param == QuantParam::E4M3 && blocks > 0 {
+            Some(bytemuck::pod_read_unaligned(
+                &self.read_bytes_async(&q.global, 4).await?,
+            ))
+        } else {
+            (q.scheme.param == QuantParam::E4M3).then_some(0.0)
+        };
+        QuantizedTensor::new(
             q.scheme,
             q.shape.clone(),
             bytemuck::pod_collect_to_vec(&codes),
             bytemuck::pod_collect_to_vec(&scales),
+            zeros,
+            global,
         )
     }
 }
@@ -158,7 +187,7 @@ struct QuantizeRun<'a> {
 }
 
 impl QuantizeRun<'_> {
-    fn x_window(&self, chunk: &Chunk) -> crate::gpu::buffers::Window {
+    fn x_window(&self, chunk: &Chunk) -> Window {
         let first = chunk.row_start * self.layout.cols;
         self.ctx.window(
             &self.x.buffer,
@@ -168,7 +197,23 @@ impl QuantizeRun<'_> {
         )
     }
 
-    /// One workgroup per block of the chunk writes the block's scale.
+    fn whole(&self, buffer: &wgpu::Buffer) -> Window {
+        self.ctx.window(buffer, 0, (buffer.size() / 4) as usize, 4)
+    }
+
+    /// The chunk's scales, with zero points and global scale beside them.
+    fn scale_bindings(&self, first: usize, count: usize) -> (Window, Window) {
+        let sw = self.ctx.window(&self.out.scales, first, count, 4);
+        let zw = if self.scheme.mode == QuantMode::Affine {
+            sw
+        } else {
+            self.whole(&self.out.zeros)
+        };
+        (sw, zw)
+    }
+
+    /// The scale of every block of the chunk: one invocation per block for small blocks, one
+    /// workgroup per block for large ones.
     fn block_scales(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -176,17 +221,14 @@ impl QuantizeRun<'_> {
         slot: usize,
     ) -> Result<()> {
         let per_thread = self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
-        let pipeline = self.ctx.pipelines.get(
-            &self.ctx.device,
-            Kernel::Reduce,
-            &reduce_constants(self.scheme, self.x.dtype, true, per_thread),
-        )?;
+        let constants = reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread);
+        let pipeline = self
+            .ctx
+            .pipelines
+            .get(&self.ctx.device, Kernel::Reduce, &constants)?;
         let (first, last) = chunk.blocks(self.layout);
         let xw = self.x_window(chunk);
-        let sw = self
-            .ctx
-            .window(&self.out.scales, first, last - first + 1, 4);
-        let status = self.ctx.window(self.status, 0, self.ctx_status_len(), 4);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
         let geom = Geom {
             x_offset: xw.elem_offset,
             scale_base: first as u32,
@@ -198,20 +240,28 @@ impl QuantizeRun<'_> {
         let bindings = [
             (&self.x.buffer, xw),
             (&self.out.scales, sw),
-            (self.status, status),
+            (&self.out.zeros, zw),
+            (&self.out.global, self.whole(&self.out.global)),
+            (self.status, self.whole(self.status)),
         ];
+        let groups = if per_thread {
+            geom.count.div_ceil(64)
+        } else {
+            geom.count
+        };
         self.ctx
-            .dispatch(encoder, &pipeline, &geom, bindings, geom.count);
+            .dispatch(encoder, &pipeline, &geom, bindings, groups);
         Ok(())
     }
 
-    fn ctx_status_len(&self) -> usize {
-        (self.status.size() / 4) as usize
-    }
-
-    /// Pass 1: absmax of every run of `PARTIAL` elements of every chunk; pass 2: one workgroup
-    /// reduces the partials to the tensor's scale.
-    fn tensor_scale(&self, encoder: &mut wgpu::CommandEncoder, chunks: &[Chunk]) -> Result<()> {
+    /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk; pass 2: one
+    /// workgroup reduces them to the tensor's scale (or NVFP4's global scale).
+    fn whole_tensor(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunks: &[Chunk],
+        out: ReduceOut,
+    ) -> Result<()> {
         let counts: Vec<usize> = chunks
             .iter()
             .map(|c| c.elements(self.layout).div_ceil(PARTIAL))
@@ -219,14 +269,18 @@ impl QuantizeRun<'_> {
         let total: usize = counts.iter().sum();
         let partials = self
             .ctx
-            .storage_buffer(total as u64 * 4, "wgquant partials")?;
+            .storage_buffer(total as u64 * 8, "wgquant partial ranges")?;
         let pass1 = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
-            &reduce_constants(self.scheme, self.x.dtype, false, false),
+            &reduce_constants(self.scheme, self.x.dtype, ReduceOut::Range, false),
         )?;
-        let status = self.ctx.window(self.status, 0, self.ctx_status_len(), 4);
-        let all = self.ctx.window(&partials, 0, total, 4);
+        let (status, global, zeros) = (
+            self.whole(self.status),
+            self.whole(&self.out.global),
+            self.whole(&self.out.zeros),
+        );
+        let all = self.whole(&partials);
         let mut offset = 0;
         for (slot, (chunk, &count)) in chunks.iter().zip(&counts).enumerate() {
             let xw = self.x_window(chunk);
@@ -241,6 +295,8 @@ impl QuantizeRun<'_> {
             let bindings = [
                 (&self.x.buffer, xw),
                 (&partials, all),
+                (&self.out.zeros, zeros),
+                (&self.out.global, global),
                 (self.status, status),
             ];
             self.ctx
@@ -250,13 +306,15 @@ impl QuantizeRun<'_> {
         let pass2 = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
-            &reduce_constants(self.scheme, DType::F32, true, false),
+            &reduce_constants(self.scheme, DType::F32, out, false),
         )?;
-        let geom = flat_geom(total, total, 0, 0, 1, chunks.len());
-        let sw = self.ctx.window(&self.out.scales, 0, 1, 4);
+        let geom = flat_geom(2 * total, 2 * total, 0, 0, 1, chunks.len());
+        let (sw, zw) = self.scale_bindings(0, 1);
         let bindings = [
             (&partials, all),
             (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.global, global),
             (self.status, status),
         ];
         self.ctx.dispatch(encoder, &pass2, &geom, bindings, 1);
@@ -273,9 +331,7 @@ impl QuantizeRun<'_> {
         let (first, last) = chunk.blocks(self.layout);
         let (w0, w1) = chunk.words(self.layout);
         let xw = self.x_window(chunk);
-        let sw = self
-            .ctx
-            .window(&self.out.scales, first, last - first + 1, 4);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
         let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
         let geom = Geom {
             x_offset: xw.elem_offset,
@@ -288,6 +344,8 @@ impl QuantizeRun<'_> {
         let bindings = [
             (&self.x.buffer, xw),
             (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.global, self.whole(&self.out.global)),
             (&self.out.codes, cw),
         ];
         self.ctx
@@ -296,8 +354,8 @@ impl QuantizeRun<'_> {
     }
 }
 
-/// Geometry viewing `n` elements as one row cut into blocks of `block` (for the Tensor-level
-/// reduction), writing `count` results from `out_offset`.
+/// Geometry viewing `n` elements as one row cut into blocks of `block` (for whole-tensor
+/// reductions), writing `count` results from `out_offset`.
 fn flat_geom(
     n: usize,
     block: usize,
@@ -335,20 +393,19 @@ fn check_status(
             return Err(Error::NonFinite { index });
         }
     }
+    let overflow = |block: u64| Error::ScaleOverflow {
+        block,
+        param: format!("{:?}", scheme.param),
+    };
     for (slot, chunk) in chunks.iter().enumerate() {
         if status[2 * slot + 1] != CLEAR {
-            let block = chunk.blocks(layout).0 as u64 + status[2 * slot + 1] as u64;
-            return Err(Error::ScaleOverflow {
-                block,
-                param: format!("{:?}", scheme.param),
-            });
+            return Err(overflow(
+                chunk.blocks(layout).0 as u64 + status[2 * slot + 1] as u64,
+            ));
         }
     }
     if status[2 * chunks.len() + 1] != CLEAR {
-        return Err(Error::ScaleOverflow {
-            block: 0,
-            param: format!("{:?}", scheme.param),
-        });
+        return Err(overflow(0));
     }
     Ok(())
 }

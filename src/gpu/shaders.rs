@@ -1,13 +1,14 @@
-//! WGSL sources and their specializations. Each kernel file is compiled with the shared prelude
-//! `common.wgsl` in front of it (the one templating step); variants differ only in override
-//! constants, so no kernel is copied.
+//! WGSL sources and their specializations. Each kernel file is compiled with the shared preludes
+//! `common.wgsl` and `codec.wgsl` in front of it (the one templating step); variants differ only
+//! in override constants, so no kernel is copied.
 
-use crate::scheme::{QuantParam, QuantScheme, QuantStore};
+use crate::reference::minifloat_of;
+use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue};
 
 /// The kernel families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Per-block absmax and scale (`shaders/reduce.wgsl`).
+    /// Per-block (min, max) and scale (`shaders/reduce.wgsl`).
     Reduce,
     /// Quantize and pack (`shaders/quantize.wgsl`).
     Quantize,
@@ -18,14 +19,19 @@ pub enum Kernel {
 impl Kernel {
     pub const ALL: [Kernel; 3] = [Kernel::Reduce, Kernel::Quantize, Kernel::Dequantize];
 
-    /// Full WGSL source: prelude + kernel.
+    /// Full WGSL source: preludes + kernel.
     pub fn source(self) -> String {
         let body = match self {
             Kernel::Reduce => include_str!("../../shaders/reduce.wgsl"),
             Kernel::Quantize => include_str!("../../shaders/quantize.wgsl"),
             Kernel::Dequantize => include_str!("../../shaders/dequantize.wgsl"),
         };
-        format!("{}\n{}", include_str!("../../shaders/common.wgsl"), body)
+        format!(
+            "{}\n{}\n{}",
+            include_str!("../../shaders/common.wgsl"),
+            include_str!("../../shaders/codec.wgsl"),
+            body
+        )
     }
 }
 
@@ -58,20 +64,50 @@ impl DType {
 /// Override constants of one pipeline, as (name, value) pairs.
 pub type Constants = Vec<(&'static str, f64)>;
 
-fn param_code(param: QuantParam) -> f64 {
-    match param {
-        QuantParam::F16 => 1.0,
-        QuantParam::BF16 => 2.0,
-        _ => 0.0,
-    }
+/// What a reduction dispatch writes (`OUT` in `shaders/reduce.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOut {
+    /// (min, max) pairs: pass 1 of a whole-tensor reduction.
+    Range,
+    /// Stored scales (and zero points).
+    Scale,
+    /// NVFP4's global scale.
+    Global,
 }
 
-fn code_constants(scheme: &QuantScheme) -> Constants {
+/// The constants describing the scheme's value, mode, param and store.
+fn scheme_constants(scheme: &QuantScheme) -> Constants {
     let bits = scheme.value.bits();
+    let levels = ((1u32 << bits) - 1) as f64;
+    let fmt = minifloat_of(scheme.value).unwrap_or(crate::reference::minifloat::E4M3);
+    let (a, b) = scheme.value.int_range().unwrap_or((0, 0));
+    let (kind, qmax, qmin, qmax_code) = match scheme.mode {
+        _ if minifloat_of(scheme.value).is_some() => (3.0, fmt.max_finite() as f64, 0.0, 0.0),
+        QuantMode::Lookup(_) => (2.0, 1.0, 0.0, 15.0),
+        QuantMode::Affine => (1.0, levels, 0.0, levels),
+        QuantMode::Symmetric => (0.0, (b - a) as f64 / 2.0, a as f64, b as f64),
+    };
+    let param = match scheme.param {
+        QuantParam::F32 => 0.0,
+        QuantParam::F16 => 1.0,
+        QuantParam::BF16 => 2.0,
+        QuantParam::E8M0 => 3.0,
+        QuantParam::E4M3 => 4.0,
+    };
     vec![
         ("BITS", bits as f64),
         ("CPW", (32 / bits) as f64),
         ("NATIVE", (scheme.store == QuantStore::Native) as u32 as f64),
+        ("KIND", kind),
+        ("PARAM", param),
+        ("QMAX", qmax),
+        ("QMIN", qmin),
+        ("QMAX_CODE", qmax_code),
+        ("MF_EBITS", fmt.exp_bits as f64),
+        ("MF_MBITS", fmt.man_bits as f64),
+        ("MF_BIAS", fmt.bias as f64),
+        ("MF_MAX", fmt.max_code as f64),
+        ("EMAX", fmt.emax() as f64),
     ]
 }
 
@@ -79,66 +115,86 @@ fn code_constants(scheme: &QuantScheme) -> Constants {
 /// whole workgroup.
 pub const PER_THREAD_MAX: usize = 256;
 
-/// Constants of the reduction. `out_scale` false: raw absmax (Tensor-level pass 1);
-/// `per_thread`: one invocation per block.
+/// Constants of the reduction. Only `Scale` depends on the scheme; the others just find ranges.
 pub fn reduce_constants(
     scheme: &QuantScheme,
     input: DType,
-    out_scale: bool,
+    out: ReduceOut,
     per_thread: bool,
 ) -> Constants {
-    let (a, b) = scheme.value.int_range().unwrap_or((-1, 1));
-    vec![
+    let mut c = match out {
+        ReduceOut::Scale => scheme_constants(scheme),
+        ReduceOut::Range | ReduceOut::Global => Vec::new(),
+    };
+    let out = match out {
+        ReduceOut::Range => 0.0,
+        ReduceOut::Scale => 1.0,
+        ReduceOut::Global => 2.0,
+    };
+    c.extend([
         ("INPUT", input.code()),
-        ("PARAM", param_code(scheme.param)),
-        ("OUT_SCALE", out_scale as u32 as f64),
+        ("OUT", out),
         ("PER_THREAD", per_thread as u32 as f64),
-        ("QMAX", (b - a) as f64 / 2.0),
-    ]
+    ]);
+    c
 }
 
 /// Constants of the quantize kernel.
 pub fn quantize_constants(scheme: &QuantScheme, input: DType) -> Constants {
-    let (a, b) = scheme.value.int_range().unwrap_or((-1, 1));
-    let mut c = code_constants(scheme);
-    c.extend([
-        ("INPUT", input.code()),
-        ("QMIN", a as f64),
-        ("QMAX_CODE", b as f64),
-    ]);
+    let mut c = scheme_constants(scheme);
+    c.push(("INPUT", input.code()));
     c
 }
 
 /// Constants of the dequantize kernel.
 pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
-    code_constants(scheme)
+    scheme_constants(scheme)
 }
 
 /// Every (kernel, constants) pair the host can request for the implemented schemes, so that a
 /// test can validate each with naga.
 pub fn all_specializations() -> Vec<(Kernel, Constants)> {
-    use crate::scheme::QuantValue::*;
+    use QuantValue::*;
     let mut out = Vec::new();
-    for value in [Q8F, Q4F, Q2F, Q8S, Q4S, Q2S] {
-        for store in [QuantStore::U32, QuantStore::Native] {
-            for param in [QuantParam::F32, QuantParam::F16, QuantParam::BF16] {
-                let s = QuantScheme::default()
-                    .with_value(value)
-                    .with_store(store)
-                    .with_param(param);
-                if s.validate().is_err() {
-                    continue;
-                }
-                for input in [DType::F32, DType::F16, DType::BF16] {
-                    out.push((Kernel::Quantize, quantize_constants(&s, input)));
-                    for (out_scale, per_thread) in [(false, false), (true, false), (true, true)] {
-                        out.push((
-                            Kernel::Reduce,
-                            reduce_constants(&s, input, out_scale, per_thread),
-                        ));
+    let modes = [
+        QuantMode::Symmetric,
+        QuantMode::Affine,
+        QuantMode::Lookup(crate::scheme::Codebook::Nf4),
+    ];
+    let params = [
+        QuantParam::F32,
+        QuantParam::F16,
+        QuantParam::BF16,
+        QuantParam::E8M0,
+        QuantParam::E4M3,
+    ];
+    for value in [Q8F, Q4F, Q2F, Q8S, Q4S, Q2S, E4M3, E5M2, E2M1] {
+        for mode in modes {
+            for store in [QuantStore::U32, QuantStore::Native] {
+                for param in params {
+                    let s = QuantScheme {
+                        mode,
+                        level: QuantLevel::block([16]),
+                        value,
+                        store,
+                        param,
+                    };
+                    if s.validate().is_err() {
+                        continue;
                     }
+                    for input in [DType::F32, DType::F16, DType::BF16] {
+                        out.push((Kernel::Quantize, quantize_constants(&s, input)));
+                        for (o, per_thread) in [
+                            (ReduceOut::Range, false),
+                            (ReduceOut::Global, false),
+                            (ReduceOut::Scale, false),
+                            (ReduceOut::Scale, true),
+                        ] {
+                            out.push((Kernel::Reduce, reduce_constants(&s, input, o, per_thread)));
+                        }
+                    }
+                    out.push((Kernel::Dequantize, dequantize_constants(&s)));
                 }
-                out.push((Kernel::Dequantize, dequantize_constants(&s)));
             }
         }
     }

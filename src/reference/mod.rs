@@ -1,11 +1,17 @@
 //! The CPU reference: SPEC.md in plain code. Every GPU kernel is tested against it, so it favours
 //! being obviously right over being fast.
 
-mod int;
+pub mod minifloat;
 mod param;
+mod values;
 
-pub use int::{code_of, dequantize, quantize, quantize_with_scales};
-pub use param::{param_bytes, to_param};
+pub use param::{convert, minifloat_of, nvfp4_global, param_bytes, raw_scale, to_param};
+pub use values::{decode, encode, nf4_index, NF4};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::quantized::QuantizedTensor;
+use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
 /// SPEC section 8: inputs below 2^-126 in magnitude (f32 subnormals) count as zero.
 pub fn flush_subnormal(x: f32) -> f32 {
@@ -13,5 +19,134 @@ pub fn flush_subnormal(x: f32) -> f32 {
         0.0
     } else {
         x
+    }
+}
+
+/// Quantizes `data` (row-major, `shape`) with `scheme` using MinMax calibration.
+pub fn quantize(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<QuantizedTensor> {
+    let layout = Layout::new(scheme, shape)?;
+    scheme.ensure_implemented()?;
+    if data.len() != layout.len() {
+        return Err(Error::Shape(format!(
+            "data has {} elements but shape {:?} needs {}",
+            data.len(),
+            shape,
+            layout.len()
+        )));
+    }
+    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            index: index as u64,
+        });
+    }
+    let ranges = block_ranges(data, &layout);
+    let global = global_scale(scheme, &ranges);
+    let mut scales = Vec::with_capacity(ranges.len());
+    let mut zeros = Vec::new();
+    for (block, &(lo, hi)) in ranges.iter().enumerate() {
+        let raw = raw_scale(scheme, lo, hi, global.unwrap_or(0.0));
+        let sp =
+            convert(scheme, raw, global.unwrap_or(0.0)).ok_or_else(|| Error::ScaleOverflow {
+                block: block as u64,
+                param: format!("{:?}", scheme.param),
+            })?;
+        if scheme.mode == QuantMode::Affine {
+            zeros.push(zero_point(scheme, lo, sp));
+        }
+        scales.push(sp);
+    }
+    encode_with_params(data, &layout, scheme, scales, zeros, global)
+}
+
+/// Per block, `(min, max)` of the elements with subnormals flushed (0 for an empty tensor).
+pub fn block_ranges(data: &[f32], layout: &Layout) -> Vec<(f32, f32)> {
+    let mut r = vec![(f32::INFINITY, f32::NEG_INFINITY); layout.num_blocks()];
+    for_each_element(layout, |row, col, flat| {
+        let b = &mut r[layout.block_of(row, col)];
+        let x = flush_subnormal(data[flat]);
+        *b = (b.0.min(x), b.1.max(x));
+    });
+    r
+}
+
+/// NVFP4's per-tensor scale from the block ranges; `None` for other schemes.
+pub fn global_scale(scheme: &QuantScheme, ranges: &[(f32, f32)]) -> Option<f32> {
+    (scheme.param == QuantParam::E4M3).then(|| {
+        let amax = ranges
+            .iter()
+            .fold(0.0f32, |a, &(lo, hi)| a.max(-lo).max(hi));
+        nvfp4_global(amax)
+    })
+}
+
+/// Affine zero point `clamp(round_half_even(-min(lo, 0) / sp), 0, 2^bits - 1)`, 0 when sp is 0.
+pub fn zero_point(scheme: &QuantScheme, lo: f32, sp: f32) -> u8 {
+    if sp == 0.0 {
+        return 0;
+    }
+    (-lo.min(0.0) / sp)
+        .round_ties_even()
+        .clamp(0.0, param::affine_levels(scheme.value)) as u8
+}
+
+/// The codes for `data` given each block's stored scale (and zero point, and NVFP4's global
+/// scale). Used by `quantize` and by tests that recompute codes from a GPU's scales.
+pub fn encode_with_params(
+    data: &[f32],
+    layout: &Layout,
+    scheme: &QuantScheme,
+    scales: Vec<f32>,
+    zeros: Vec<u8>,
+    global: Option<f32>,
+) -> Result<QuantizedTensor> {
+    let bits = scheme.value.bits() as usize;
+    let mut codes = vec![0u32; layout.code_words()];
+    for_each_element(layout, |row, col, flat| {
+        let b = layout.block_of(row, col);
+        let zero = zeros.get(b).copied().unwrap_or(0);
+        let q = encode(scheme, data[flat], scales[b], zero, global.unwrap_or(0.0));
+        let (word, shift) = layout.code_position(row, col, bits);
+        codes[word] |= q << shift;
+    });
+    QuantizedTensor::new(*scheme, layout.shape.clone(), codes, scales, zeros, global)
+}
+
+/// The code of every element, row-major (masked to the value's bits).
+pub fn codes(q: &QuantizedTensor) -> Result<Vec<u32>> {
+    let layout = q.layout()?;
+    let bits = q.scheme.value.bits() as usize;
+    let mut out = vec![0u32; layout.len()];
+    for_each_element(&layout, |row, col, flat| {
+        let (word, shift) = layout.code_position(row, col, bits);
+        out[flat] = (q.codes[word] >> shift) & ((1u32 << bits) - 1);
+    });
+    Ok(out)
+}
+
+/// Restores every element, row-major.
+pub fn dequantize(q: &QuantizedTensor) -> Result<Vec<f32>> {
+    q.scheme.ensure_implemented()?;
+    let layout = q.layout()?;
+    let codes = codes(q)?;
+    let mut out = vec![0.0f32; layout.len()];
+    for_each_element(&layout, |row, col, flat| {
+        let b = layout.block_of(row, col);
+        let zero = q.zeros.get(b).copied().unwrap_or(0);
+        out[flat] = decode(
+            &q.scheme,
+            codes[flat],
+            q.scales[b],
+            zero,
+            q.global_scale.unwrap_or(0.0),
+        );
+    });
+    Ok(out)
+}
+
+fn for_each_element(layout: &Layout, mut f: impl FnMut(usize, usize, usize)) {
+    for row in 0..layout.total_rows() {
+        for col in 0..layout.cols {
+            f(row, col, row * layout.cols + col);
+        }
     }
 }

@@ -1,18 +1,22 @@
-//! Conversion of an f32 scale to the stored scale type, rounding toward +infinity so that
-//! `|x / sp|` never exceeds `qmax` (SPEC section 2).
+//! Block scales (SPEC sections 2-5): the exact scale of a block, its conversion to the stored
+//! param type, and the param's bytes.
 
 use half::{bf16, f16};
 
-use crate::scheme::QuantParam;
+use super::minifloat::{Minifloat, E2M1, E4M3};
+use crate::scheme::{QuantMode, QuantParam, QuantScheme, QuantValue};
 
-/// The stored scale `sp` for the exact scale `s >= 0`, as an f32 holding the param's value
-/// exactly. `None` when the rounded scale is not finite in the param type.
+/// Rounds a scale `s >= 0` toward +infinity to F32, F16 or BF16 (so `|x / sp|` never exceeds
+/// qmax), returned as the f32 holding that value exactly; `None` when it overflows the type.
 pub fn to_param(s: f32, param: QuantParam) -> Option<f32> {
     let sp = match param {
-        QuantParam::F32 => s,
         QuantParam::F16 => {
             let h = f16::from_f32(s);
-            let h = if h.to_f32() < s { next_up_f16(h) } else { h };
+            let h = if h.to_f32() < s {
+                f16::from_bits(h.to_bits() + 1)
+            } else {
+                h
+            };
             h.to_f32()
         }
         QuantParam::BF16 => {
@@ -24,14 +28,67 @@ pub fn to_param(s: f32, param: QuantParam) -> Option<f32> {
             };
             b.to_f32()
         }
-        QuantParam::E8M0 | QuantParam::E4M3 => return None,
+        _ => s,
     };
     sp.is_finite().then_some(sp)
 }
 
-/// The next f16 above a non-negative finite `h`.
-fn next_up_f16(h: f16) -> f16 {
-    f16::from_bits(h.to_bits() + 1)
+/// The minifloat format of a float value.
+pub fn minifloat_of(value: QuantValue) -> Option<Minifloat> {
+    match value {
+        QuantValue::E4M3 => Some(E4M3),
+        QuantValue::E5M2 => Some(super::minifloat::E5M2),
+        QuantValue::E2M1 => Some(E2M1),
+        _ => None,
+    }
+}
+
+/// Number of unsigned code steps of an Affine value, `2^bits - 1`.
+pub fn affine_levels(value: QuantValue) -> f32 {
+    ((1u32 << value.bits()) - 1) as f32
+}
+
+/// The scale of a block with minimum `lo` and maximum `hi` before conversion to the param type:
+/// `amax / qmax`, `(hi - lo) / (2^bits - 1)`, `amax` (NF4, E8M0), `(amax / 6) / global` (NVFP4).
+pub fn raw_scale(scheme: &QuantScheme, lo: f32, hi: f32, global: f32) -> f32 {
+    let amax = (-lo).max(hi).max(0.0);
+    match (scheme.mode, scheme.param) {
+        (QuantMode::Affine, _) => (hi.max(0.0) - lo.min(0.0)) / affine_levels(scheme.value),
+        (QuantMode::Lookup(_), _) | (_, QuantParam::E8M0) => amax,
+        (_, QuantParam::E4M3) => (amax / 6.0) / global,
+        _ => match minifloat_of(scheme.value) {
+            Some(f) => amax / f.max_finite(),
+            None => {
+                let (a, b) = scheme.value.int_range().unwrap_or((-1, 1));
+                amax / ((b - a) as f32 / 2.0)
+            }
+        },
+    }
+}
+
+/// Converts a raw scale to the stored one, as an exact f32; `None` on overflow.
+/// E8M0: `2^clamp(floor(log2(amax)) - emax, -127, 127)`, byte 0 (2^-127) when amax is 0.
+/// E4M3 (NVFP4): the E4M3 value nearest `s`, clamped to [2^-9, 448]; 0 when the global scale is 0.
+pub fn convert(scheme: &QuantScheme, s: f32, global: f32) -> Option<f32> {
+    match scheme.param {
+        QuantParam::E8M0 => {
+            let emax = minifloat_of(scheme.value)?.emax();
+            let k = if s == 0.0 {
+                -127
+            } else {
+                (((s.to_bits() >> 23) & 0xff) as i32 - 127 - emax).clamp(-127, 127)
+            };
+            Some(2f32.powi(k))
+        }
+        QuantParam::E4M3 if global == 0.0 => Some(0.0),
+        QuantParam::E4M3 => Some(E4M3.decode(E4M3.encode(s).clamp(1, E4M3.max_code))),
+        p => to_param(s, p),
+    }
+}
+
+/// NVFP4's per-tensor scale: `amax / (448 * 6)`.
+pub fn nvfp4_global(amax: f32) -> f32 {
+    amax / (448.0 * 6.0)
 }
 
 /// The stored bytes of one scale value `sp` (exact in the param type), little-endian.
@@ -40,6 +97,16 @@ pub fn param_bytes(sp: f32, param: QuantParam, out: &mut Vec<u8>) {
         QuantParam::F32 => out.extend_from_slice(&sp.to_le_bytes()),
         QuantParam::F16 => out.extend_from_slice(&f16::from_f32(sp).to_le_bytes()),
         QuantParam::BF16 => out.extend_from_slice(&bf16::from_f32(sp).to_le_bytes()),
-        QuantParam::E8M0 | QuantParam::E4M3 => out.push(0),
+        QuantParam::E8M0 => out.push(e8m0_byte(sp)),
+        QuantParam::E4M3 => out.push(E4M3.encode(sp) as u8),
+    }
+}
+
+/// The E8M0 byte of a power of two `2^k`, `k + 127`.
+fn e8m0_byte(sp: f32) -> u8 {
+    if sp.to_bits() >> 23 == 0 {
+        0 // 2^-127 is an f32 subnormal
+    } else {
+        (sp.to_bits() >> 23) as u8
     }
 }

@@ -1,0 +1,196 @@
+// Scales and element codes (SPEC sections 2-5), mirroring src/reference/param.rs and
+// src/reference/values.rs. Prepended to every kernel after common.wgsl.
+
+// Mode and value family: 0 = integer Symmetric, 1 = integer Affine, 2 = NF4 lookup,
+// 3 = minifloat.
+override KIND: u32 = 0u;
+// Scale type: 0 = F32, 1 = F16, 2 = BF16, 3 = E8M0 (MX), 4 = E4M3 (NVFP4, with a global scale).
+override PARAM: u32 = 0u;
+// Divisor of the raw scale: qmax (Symmetric), 2^bits - 1 (Affine), max finite (minifloat), 1 (NF4).
+override QMAX: f32 = 127.0;
+// Signed code range of Symmetric integers; Affine codes run over [0, QMAX_CODE].
+override QMIN: i32 = -127;
+override QMAX_CODE: i32 = 127;
+// Minifloat format of the value: exponent and mantissa bits, bias, largest finite code, and
+// OCP's emax for E8M0 scales.
+override MF_EBITS: u32 = 4u;
+override MF_MBITS: u32 = 3u;
+override MF_BIAS: i32 = 7;
+override MF_MAX: u32 = 126u;
+override EMAX: i32 = 8;
+
+// Rounds s >= 0 toward +infinity to F32, F16 or BF16 with integer operations on its bits and
+// returns the exact f32 of that value; -1 when it overflows the type.
+fn to_param(s: f32) -> f32 {
+    let b = bitcast<u32>(s);
+    if (PARAM == 0u || b == 0u) {
+        return s;
+    }
+    if (PARAM == 2u) {
+        var r = b;
+        if ((b & 0xffffu) != 0u) {
+            r = (b | 0xffffu) + 1u;
+        }
+        return select(bitcast<f32>(r), -1.0, (r & 0x7f800000u) == 0x7f800000u);
+    }
+    let e = i32((b >> 23u) & 0xffu) - 127;
+    if (e >= -14) {
+        var r = b;
+        if ((b & 0x1fffu) != 0u) {
+            r = (b | 0x1fffu) + 1u;
+        }
+        return select(bitcast<f32>(r), -1.0, r > 0x477fe000u);
+    }
+    if (e < -24) {
+        return TWO_POW_M24;
+    }
+    // f16 subnormal range: round up to a multiple of 2^-24.
+    let d = u32(-1 - e);
+    let mant = (b & 0x7fffffu) | 0x800000u;
+    let k = (mant + (1u << d) - 1u) >> d;
+    return f32(k) * TWO_POW_M24;
+}
+
+// Magnitude of a minifloat code without its sign bit.
+fn mf_magnitude(code: u32, mbits: u32, bias: i32) -> f32 {
+    let e = i32(code >> mbits);
+    let m = code & ((1u << mbits) - 1u);
+    if (e == 0) {
+        return ldexp(f32(m), 1 - bias - i32(mbits));
+    }
+    return ldexp(f32((1u << mbits) + m), e - bias - i32(mbits));
+}
+
+// Round to nearest even, saturating at max_code; the sign bit follows v's sign bit.
+fn mf_encode(v: f32, ebits: u32, mbits: u32, bias: i32, max_code: u32) -> u32 {
+    let sign = select(0u, 1u << (ebits + mbits), (bitcast<u32>(v) & 0x80000000u) != 0u);
+    let a = abs(v);
+    if (a >= mf_magnitude(max_code, mbits, bias)) {
+        return sign | max_code;
+    }
+    let b = bitcast<u32>(a);
+    let e = i32((b >> 23u) & 0xffu) - 127;
+    if (e < 1 - bias) {
+        // The format's subnormals: a multiple of 2^(1 - bias - mbits), exact scaling, then RNE.
+        return sign | u32(round(ldexp(a, bias - 1 + i32(mbits))));
+    }
+    let shift = 23u - mbits;
+    let m = b & 0x7fffffu;
+    var q = m >> shift;
+    let rem = m & ((1u << shift) - 1u);
+    let half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (q & 1u) == 1u)) {
+        q += 1u;
+    }
+    return sign | min((u32(e + bias) << mbits) + q, max_code);
+}
+
+fn mf_decode(code: u32, ebits: u32, mbits: u32, bias: i32) -> f32 {
+    let sign_bit = 1u << (ebits + mbits);
+    let v = mf_magnitude(code & (sign_bit - 1u), mbits, bias);
+    return select(v, -v, (code & sign_bit) != 0u);
+}
+
+// The stored scale of a block with minimum lo and maximum hi (subnormals flushed), as an exact
+// f32 (E8M0 2^-127 as its subnormal bits); -1 on overflow.
+fn block_scale(lo: f32, hi: f32, global: f32) -> f32 {
+    let amax = max(max(-lo, hi), 0.0);
+    if (PARAM == 3u) {
+        var k = -127;
+        if (amax != 0.0) {
+            k = clamp(i32((bitcast<u32>(amax) >> 23u) & 0xffu) - 127 - EMAX, -127, 127);
+        }
+        return bitcast<f32>(select(u32(k + 127) << 23u, 0x00400000u, k == -127));
+    }
+    if (PARAM == 4u) {
+        if (global == 0.0) {
+            return 0.0;
+        }
+        let bs = clamp(mf_encode((amax / 6.0) / global, 4u, 3u, 7, 126u), 1u, 126u);
+        return mf_decode(bs, 4u, 3u, 7);
+    }
+    if (KIND == 1u) {
+        return to_param((max(hi, 0.0) - min(lo, 0.0)) / QMAX);
+    }
+    return to_param(amax / QMAX);
+}
+
+// Affine zero point of a block.
+fn zero_point(lo: f32, sp: f32) -> u32 {
+    if (sp == 0.0) {
+        return 0u;
+    }
+    return u32(clamp(round(-min(lo, 0.0) / sp), 0.0, f32(QMAX_CODE)));
+}
+
+// Exponent k of an E8M0 scale stored as the f32 2^k.
+fn e8m0_exponent(sp: f32) -> i32 {
+    return i32((bitcast<u32>(sp) >> 23u) & 0xffu) - 127;
+}
+
+// bitsandbytes' NF4 codebook as exact f32 hex literals (the f64 values rounded to nearest).
+const NF4: array<f32, 16> = array<f32, 16>(
+    -0x1p+0f, -0x1.647362p-1f, -0x1.0cd66p-1f, -0x1.94654p-2f,
+    -0x1.23449ap-2f, -0x1.7a6a7ep-3f, -0x1.74f0e2p-4f, 0.0f,
+    0x1.45f5fep-4f, 0x1.4995c6p-3f, 0x1.f809bap-3f, 0x1.5a0674p-2f,
+    0x1.c3497p-2f, 0x1.200f56p-1f, 0x1.722766p-1f, 0x1p+0f,
+);
+
+// The code of element x (subnormals already flushed), masked to BITS.
+fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
+    if (KIND == 3u) {
+        var v = 0.0;
+        if (PARAM == 3u) {
+            v = ldexp(x, -e8m0_exponent(sp));
+        } else if (PARAM == 4u) {
+            if (global != 0.0) {
+                v = x / (sp * global);
+            }
+        } else if (sp != 0.0) {
+            v = x / sp;
+        }
+        return mf_encode(v, MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX);
+    }
+    if (KIND == 2u) {
+        var v = 0.0;
+        if (sp != 0.0) {
+            v = x / sp;
+        }
+        var best = 0u;
+        for (var i = 1u; i < 16u; i++) {
+            if (abs(v - NF4[i]) < abs(v - NF4[best])) {
+                best = i;
+            }
+        }
+        return best;
+    }
+    if (sp == 0.0) {
+        return 0u;
+    }
+    if (KIND == 1u) {
+        return u32(clamp(round(x / sp) + f32(zero), 0.0, f32(QMAX_CODE)));
+    }
+    let q = clamp(i32(round(x / sp)), QMIN, QMAX_CODE);
+    return bitcast<u32>(q) & ((1u << BITS) - 1u);
+}
+
+// The value of a code (masked to BITS).
+fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
+    if (KIND == 3u) {
+        let e = mf_decode(code, MF_EBITS, MF_MBITS, MF_BIAS);
+        if (PARAM == 3u) {
+            return ldexp(e, e8m0_exponent(sp));
+        }
+        if (PARAM == 4u) {
+            return e * sp * global;
+        }
+        return e * sp;
+    }
+    if (KIND == 2u) {
+        return NF4[code] * sp;
+    }
+    if (KIND == 1u) {
+        return f32(i32(code) - i32(zero)) * sp;
+    }
+    return f32(bitcast<i32>(code << (32u - BITS)) >> (32u - BITS)) * sp;
+}

@@ -1,0 +1,89 @@
+//! Element codes (SPEC sections 2-5): one element to its code and back, given its block's
+//! stored scale, zero point and (NVFP4) the tensor's global scale.
+
+use super::flush_subnormal;
+use super::param::{affine_levels, minifloat_of};
+use crate::scheme::{Codebook, QuantMode, QuantParam, QuantScheme};
+
+/// bitsandbytes' NF4 codebook (SPEC section 5), from its f64 values rounded to nearest f32.
+pub const NF4: [f32; 16] = [
+    -1.0f64 as f32,
+    -0.6961928009986877f64 as f32,
+    -0.5250730514526367f64 as f32,
+    -0.39491748809814453f64 as f32,
+    -0.28444138169288635f64 as f32,
+    -0.18477343022823334f64 as f32,
+    -0.09105003625154495f64 as f32,
+    0.0f64 as f32,
+    0.07958029955625534f64 as f32,
+    0.16093020141124725f64 as f32,
+    0.24611230194568634f64 as f32,
+    0.33791524171829224f64 as f32,
+    0.44070982933044434f64 as f32,
+    0.5626170039176941f64 as f32,
+    0.7229568362236023f64 as f32,
+    1.0f64 as f32,
+];
+
+/// Index of the NF4 entry nearest `v`, the lower index on ties.
+pub fn nf4_index(v: f32) -> u32 {
+    let mut best = 0;
+    for (i, c) in NF4.iter().enumerate() {
+        if (v - c).abs() < (v - NF4[best]).abs() {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// The code of element `x`, masked to the value's bits.
+pub fn encode(scheme: &QuantScheme, x: f32, scale: f32, zero: u8, global: f32) -> u32 {
+    let x = flush_subnormal(x);
+    let mask = (1u32 << scheme.value.bits()) - 1;
+    if let Some(f) = minifloat_of(scheme.value) {
+        let v = match scheme.param {
+            QuantParam::E8M0 => x / scale,
+            QuantParam::E4M3 if global == 0.0 => 0.0,
+            QuantParam::E4M3 => x / (scale * global),
+            _ if scale == 0.0 => 0.0,
+            _ => x / scale,
+        };
+        return f.encode(v);
+    }
+    match scheme.mode {
+        QuantMode::Lookup(Codebook::Nf4) => nf4_index(if scale == 0.0 { 0.0 } else { x / scale }),
+        QuantMode::Affine => {
+            if scale == 0.0 {
+                return 0;
+            }
+            let levels = affine_levels(scheme.value);
+            ((x / scale).round_ties_even() + zero as f32).clamp(0.0, levels) as u32
+        }
+        QuantMode::Symmetric => {
+            let (a, b) = scheme.value.int_range().unwrap_or((0, 0));
+            let q = if scale == 0.0 {
+                0
+            } else {
+                ((x / scale).round_ties_even() as i32).clamp(a, b)
+            };
+            q as u32 & mask
+        }
+    }
+}
+
+/// The value of a code (masked to the value's bits): code x scale, exactly as SPEC writes it.
+pub fn decode(scheme: &QuantScheme, code: u32, scale: f32, zero: u8, global: f32) -> f32 {
+    let bits = scheme.value.bits();
+    if let Some(f) = minifloat_of(scheme.value) {
+        let e = f.decode(code);
+        return match scheme.param {
+            QuantParam::E4M3 => e * scale * global,
+            _ => e * scale,
+        };
+    }
+    match scheme.mode {
+        QuantMode::Lookup(Codebook::Nf4) => NF4[code as usize & 15] * scale,
+        QuantMode::Affine => (code as i32 - zero as i32) as f32 * scale,
+        QuantMode::Symmetric => (((code << (32 - bits)) as i32) >> (32 - bits)) as f32 * scale,
+    }
+}
