@@ -15,7 +15,11 @@ fn sqnr_matches_spec_section_9() {
     for (text, want) in [
         ("q8s:tensor:f32", 38.9),
         ("q8s:block32:f32", 45.4),
+        ("e4m3:tensor:f32", 31.5),
         ("q4s:block32:f32", 20.3),
+        ("nf4:block64:f32", 20.7),
+        ("e2m1:block32:e8m0", 18.8),
+        ("e2m1:block16:e4m3", 20.4),
     ] {
         let scheme: QuantScheme = text.parse().unwrap();
         let q = ctx().quantize(&data, &shape, &scheme).unwrap();
