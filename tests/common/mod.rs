@@ -15,3 +15,52 @@ pub fn ctx() -> &'static GpuContext {
         ctx
     })
 }
+
+/// Runs `tests/oracle/<script>` with `args` under the Python that has the oracle packages:
+/// `$WGQUANT_PYTHON`, else `.venv/bin/python`, else `python3`. Returns `None` (after printing
+/// why) when the packages are missing; with `WGQUANT_REQUIRE_ORACLES=1` (set by `.ci/run`) that
+/// is a failure instead.
+pub fn run_oracle(script: &str, args: &[&std::path::Path]) -> Option<String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let python = std::env::var("WGQUANT_PYTHON").unwrap_or_else(|_| {
+        let venv = format!("{root}/.venv/bin/python");
+        if std::path::Path::new(&venv).exists() {
+            venv
+        } else {
+            "python3".into()
+        }
+    });
+    let out = std::process::Command::new(&python)
+        .arg(format!("{root}/tests/oracle/{script}"))
+        .args(args)
+        .output();
+    let required = std::env::var("WGQUANT_REQUIRE_ORACLES").is_ok_and(|v| v == "1");
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if !required => {
+            eprintln!("SKIPPED oracle {script}: cannot run {python}: {e}");
+            return None;
+        }
+        Err(e) => panic!("oracle {script}: cannot run {python}: {e}"),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if out.status.code() == Some(3) {
+        assert!(!required, "oracle {script} required but skipped: {stdout}");
+        eprintln!("SKIPPED oracle {script}: {stdout}");
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "oracle {script} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("oracle {script}: {}", stdout.trim());
+    Some(stdout)
+}
+
+/// A fresh temporary directory for one test's files.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wgquant-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
