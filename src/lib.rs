@@ -15,6 +15,7 @@ pub mod agreement;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
+pub mod gguf;
 pub mod gpu;
 pub mod layout;
 pub mod quantized;
@@ -23,6 +24,7 @@ pub mod scheme;
 pub mod synth;
 
 pub use error::{Error, Result};
+pub use gguf::GgufTensor;
 pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
 pub use gpu::context::{GpuContext, GpuFeatures};
 pub use gpu::shaders::DType;

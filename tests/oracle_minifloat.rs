@@ -67,7 +67,12 @@ fn minifloat_encodings_match_ml_dtypes() {
     );
     let x = inputs();
     std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
-    if common::run_oracle("minifloat.py", &[&input, &codes, &decoded]).is_none() {
+    if common::run_oracle(
+        "minifloat.py",
+        &[input.as_os_str(), codes.as_os_str(), decoded.as_os_str()],
+    )
+    .is_none()
+    {
         return;
     }
     let codes = std::fs::read(&codes).unwrap();

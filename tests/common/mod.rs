@@ -20,7 +20,7 @@ pub fn ctx() -> &'static GpuContext {
 /// `$WGQUANT_PYTHON`, else `.venv/bin/python`, else `python3`. Returns `None` (after printing
 /// why) when the packages are missing; with `WGQUANT_REQUIRE_ORACLES=1` (set by `.ci/run`) that
 /// is a failure instead.
-pub fn run_oracle(script: &str, args: &[&std::path::Path]) -> Option<String> {
+pub fn run_oracle(script: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = std::env::var("WGQUANT_PYTHON").unwrap_or_else(|_| {
         let venv = format!("{root}/.venv/bin/python");

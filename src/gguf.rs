@@ -1,0 +1,73 @@
+//! GGUF block-quantized tensors (SPEC section 7): the bytes of llama.cpp's block structs, in
+//! order, for a tensor whose last dim is a multiple of 32.
+
+use crate::error::{Error, Result};
+use crate::scheme::GgufType;
+
+/// Elements per GGUF block.
+pub const GGUF_BLOCK: usize = 32;
+
+impl GgufType {
+    /// Bytes of one block: 34, 18, 20, 22, 24, 17.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            GgufType::Q8_0 => 34,
+            GgufType::Q4_0 => 18,
+            GgufType::Q4_1 => 20,
+            GgufType::Q5_0 => 22,
+            GgufType::Q5_1 => 24,
+            GgufType::Mxfp4 => 17,
+        }
+    }
+
+    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4.
+    pub fn blocks_per_group(self) -> usize {
+        (1..=4)
+            .find(|g| (g * self.block_bytes()).is_multiple_of(4))
+            .unwrap_or(4)
+    }
+}
+
+/// One tensor in a GGUF block type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GgufTensor {
+    pub ty: GgufType,
+    pub shape: Vec<usize>,
+    /// The blocks' bytes, row after row.
+    pub data: Vec<u8>,
+}
+
+impl GgufTensor {
+    /// Checks that `data` holds exactly the blocks of `shape`.
+    pub fn new(ty: GgufType, shape: Vec<usize>, data: Vec<u8>) -> Result<Self> {
+        Self::check_shape(&shape, ty)?;
+        let want = shape.iter().product::<usize>() / GGUF_BLOCK * ty.block_bytes();
+        if data.len() != want {
+            return Err(Error::Shape(format!(
+                "{ty:?} tensor of shape {shape:?} has {want} bytes of blocks, got {}",
+                data.len()
+            )));
+        }
+        Ok(GgufTensor { ty, shape, data })
+    }
+
+    /// A GGUF tensor needs a last dim that is a multiple of 32.
+    pub fn check_shape(shape: &[usize], ty: GgufType) -> Result<()> {
+        match shape.last() {
+            Some(&n) if n.is_multiple_of(GGUF_BLOCK) => Ok(()),
+            _ => Err(Error::Shape(format!(
+                "{ty:?} needs a row length (last dim) that is a multiple of 32; shape {shape:?} has not"
+            ))),
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,213 @@
+//! GGUF block types (SPEC section 7), byte-exact with llama.cpp's `quantize_row_*_ref` and
+//! gguf-py: blocks of 32 along the last dim, fp16 `d`/`m` rounded to nearest even, C semantics
+//! (`roundf` rounds halves away from zero, `(int)(x + 8.5f)` truncates, `id = 1/d`).
+
+use half::f16;
+
+use crate::error::{Error, Result};
+use crate::gguf::{GgufTensor, GGUF_BLOCK};
+use crate::scheme::GgufType;
+
+/// The E2M1 values doubled, as llama.cpp's `kvalues_mxfp4`.
+pub const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+
+/// Quantizes `data` (row-major, `shape`) to GGUF blocks.
+pub fn quantize(data: &[f32], shape: &[usize], ty: GgufType) -> Result<GgufTensor> {
+    GgufTensor::check_shape(shape, ty)?;
+    if data.len() != shape.iter().product::<usize>() {
+        return Err(Error::Shape(format!(
+            "data has {} elements but shape {shape:?} needs {}",
+            data.len(),
+            shape.iter().product::<usize>()
+        )));
+    }
+    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            index: index as u64,
+        });
+    }
+    let mut bytes = Vec::with_capacity(data.len() / GGUF_BLOCK * ty.block_bytes());
+    for block in data.chunks_exact(GGUF_BLOCK) {
+        quantize_block(block.try_into().unwrap_or(&[0.0; 32]), ty, &mut bytes);
+    }
+    GgufTensor::new(ty, shape.to_vec(), bytes)
+}
+
+fn fp16(x: f32) -> [u8; 2] {
+    f16::from_f32(x).to_le_bytes()
+}
+
+/// `1/d`, or 0 when `d` is 0.
+fn inverse(d: f32) -> f32 {
+    if d == 0.0 {
+        0.0
+    } else {
+        1.0 / d
+    }
+}
+
+/// The signed element of largest magnitude, the first one on ties.
+fn signed_absmax(x: &[f32; 32]) -> f32 {
+    let mut max = 0.0f32;
+    for &v in x {
+        if v.abs() > max.abs() {
+            max = v;
+        }
+    }
+    max
+}
+
+fn min_max(x: &[f32; 32]) -> (f32, f32) {
+    x.iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+/// Low nibbles are elements 0..16, high nibbles elements 16..32.
+fn nibbles(q: &[u8; 32], out: &mut Vec<u8>) {
+    out.extend((0..16).map(|j| (q[j] & 0x0f) | ((q[j + 16] & 0x0f) << 4)));
+}
+
+/// Bit j of `qh` is bit 4 of element j.
+fn high_bits(q: &[u8; 32]) -> [u8; 4] {
+    let qh = (0..32).fold(0u32, |acc, j| acc | (((q[j] >> 4) as u32 & 1) << j));
+    qh.to_le_bytes()
+}
+
+fn quantize_block(x: &[f32; 32], ty: GgufType, out: &mut Vec<u8>) {
+    let mut q = [0u8; 32];
+    match ty {
+        GgufType::Q8_0 => {
+            let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let d = amax / 127.0;
+            let id = inverse(d);
+            out.extend(fp16(d));
+            out.extend(x.iter().map(|v| (v * id).round() as i8 as u8));
+        }
+        GgufType::Q4_0 | GgufType::Q5_0 => {
+            let (levels, offset) = if ty == GgufType::Q4_0 {
+                (-8.0, 8.5)
+            } else {
+                (-16.0, 16.5)
+            };
+            let d = signed_absmax(x) / levels;
+            let id = inverse(d);
+            let top = if ty == GgufType::Q4_0 { 15 } else { 31 };
+            for (qj, v) in q.iter_mut().zip(x) {
+                *qj = ((v * id + offset).trunc() as i32).clamp(0, top) as u8;
+            }
+            out.extend(fp16(d));
+            if ty == GgufType::Q5_0 {
+                out.extend(high_bits(&q));
+            }
+            nibbles(&q, out);
+        }
+        GgufType::Q4_1 | GgufType::Q5_1 => {
+            let (lo, hi) = min_max(x);
+            let top = if ty == GgufType::Q4_1 { 15 } else { 31 };
+            let d = (hi - lo) / top as f32;
+            let id = inverse(d);
+            for (qj, v) in q.iter_mut().zip(x) {
+                *qj = (((v - lo) * id + 0.5).trunc() as i32).clamp(0, top) as u8;
+            }
+            out.extend(fp16(d));
+            out.extend(fp16(lo));
+            if ty == GgufType::Q5_1 {
+                out.extend(high_bits(&q));
+            }
+            nibbles(&q, out);
+        }
+        GgufType::Mxfp4 => {
+            let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let e = if amax > 0.0 {
+                (floor_log2f(amax) - 2 + 127) as u8
+            } else {
+                0
+            };
+            let d = e8m0_to_f32_half(e);
+            for (qj, &v) in q.iter_mut().zip(x) {
+                *qj = best_index_mxfp4(v, d);
+            }
+            out.push(e);
+            nibbles(&q, out);
+        }
+    }
+}
+
+/// `floorf(log2f(a))` for a correctly rounded `log2f`, as llama.cpp and gguf-py compute MXFP4's
+/// exponent: just below a power of two, log2 rounds up to the integer.
+pub fn floor_log2f(a: f32) -> i32 {
+    ((a as f64).log2() as f32).floor() as i32
+}
+
+/// For each biased f32 exponent, the largest `n` such that `floor_log2f` of
+/// `2^e * (2 - n * 2^-23)` is `e + 1` (0 when there is none): the GPU's MXFP4 exponent is the
+/// f32 exponent plus one where `2^23 - mantissa <= table[exponent]`.
+pub fn mxfp4_round_up_table() -> Vec<u32> {
+    (0..256u32)
+        .map(|biased| {
+            if biased == 0 || biased == 255 {
+                return 0;
+            }
+            let e = biased as i32 - 127;
+            (1..(1u32 << 23))
+                .take_while(|&n| {
+                    let a = f32::from_bits((biased << 23) | ((1 << 23) - n));
+                    floor_log2f(a) == e + 1
+                })
+                .last()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// `2^(e - 127) / 2`, as llama.cpp's `ggml_e8m0_to_fp32_half`.
+pub fn e8m0_to_f32_half(e: u8) -> f32 {
+    let bits = if e < 2 {
+        0x0020_0000u32 << e
+    } else {
+        (e as u32 - 1) << 23
+    };
+    f32::from_bits(bits)
+}
+
+/// Index of the `kvalues_mxfp4` entry times `d` nearest `x`, the first one on ties.
+fn best_index_mxfp4(x: f32, d: f32) -> u8 {
+    let err = |i: usize| (KVALUES_MXFP4[i] as f32 * d - x).abs();
+    (1..16).fold(0, |best, i| if err(i) < err(best) { i } else { best }) as u8
+}
+
+/// Restores every element, row-major.
+pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
+    let ty = t.ty;
+    let mut out = Vec::with_capacity(t.len());
+    for b in t.data.chunks_exact(ty.block_bytes()) {
+        let half = |i: usize| f16::from_le_bytes([b[i], b[i + 1]]).to_f32();
+        let nibble = |qs: &[u8], j: usize| {
+            if j < 16 {
+                qs[j] & 0x0f
+            } else {
+                qs[j - 16] >> 4
+            }
+        };
+        let high = |qh: &[u8], j: usize| {
+            ((u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]) >> j) & 1) as u8
+        };
+        for j in 0..GGUF_BLOCK {
+            out.push(match ty {
+                GgufType::Q8_0 => b[2 + j] as i8 as f32 * half(0),
+                GgufType::Q4_0 => half(0) * (nibble(&b[2..], j) as i32 - 8) as f32,
+                GgufType::Q4_1 => half(0) * nibble(&b[4..], j) as f32 + half(2),
+                GgufType::Q5_0 => {
+                    half(0) * ((nibble(&b[6..], j) | high(&b[2..], j) << 4) as i32 - 16) as f32
+                }
+                GgufType::Q5_1 => {
+                    half(0) * (nibble(&b[8..], j) | high(&b[4..], j) << 4) as f32 + half(2)
+                }
+                GgufType::Mxfp4 => {
+                    e8m0_to_f32_half(b[0]) * KVALUES_MXFP4[nibble(&b[1..], j) as usize] as f32
+                }
+            });
+        }
+    }
+    Ok(out)
+}

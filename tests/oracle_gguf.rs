@@ -1,0 +1,116 @@
+//! GGUF block bytes of the CPU reference (and of the GPU) equal gguf-py's `quantize` on random and
+//! adversarial rows, and dequantize to the same values as gguf-py's `dequantize`.
+
+mod common;
+
+use wgquant::reference::gguf as reference;
+use wgquant::synth::Rng;
+use wgquant::GgufType;
+
+const TYPES: [(GgufType, &str); 6] = [
+    (GgufType::Q8_0, "Q8_0"),
+    (GgufType::Q4_0, "Q4_0"),
+    (GgufType::Q4_1, "Q4_1"),
+    (GgufType::Q5_0, "Q5_0"),
+    (GgufType::Q5_1, "Q5_1"),
+    (GgufType::Mxfp4, "MXFP4"),
+];
+const COLS: usize = 64;
+
+/// Rows of two blocks each: random at many scales, then adversarial ones.
+pub fn rows() -> Vec<f32> {
+    let mut rng = Rng::new(5);
+    let mut out = Vec::new();
+    for i in 0..300 {
+        let scale = 10f64.powi(i % 7 - 3);
+        out.extend((0..COLS).map(|_| (rng.normal() * scale) as f32));
+    }
+    let mut push = |block: Vec<f32>| {
+        assert_eq!(block.len(), 32);
+        out.extend(block);
+    };
+    // Ties: with amax 127 Q8_0's d is 1, so x * id lands on .5 (roundf rounds away from zero).
+    push(
+        (0..32)
+            .map(|j| if j == 0 { 127.0 } else { j as f32 - 15.5 })
+            .collect(),
+    );
+    // Q4_0/Q5_0 ties: +-8 and +-16 steps, and the largest magnitude twice with both signs.
+    push((0..32).map(|j| (j as f32 - 16.0) * 0.5 + 0.25).collect());
+    push((0..32).map(|j| [5.0, -5.0, 2.5, -1.25][j % 4]).collect());
+    push((0..32).map(|j| [-5.0, 5.0, 2.5, -1.25][j % 4]).collect());
+    // All equal, all zero, one outlier, all negative.
+    push(vec![0.375; 32]);
+    push(vec![-2.0; 32]);
+    push(vec![0.0; 32]);
+    push(
+        (0..32)
+            .map(|j| if j == 7 { 1000.0 } else { 0.001 * j as f32 })
+            .collect(),
+    );
+    push((0..32).map(|j| -1.0 - j as f32).collect());
+    // MXFP4 exponents just below powers of two, where log2 rounds up.
+    for k in [-3, 0, 3, 7, 8, 12, 20] {
+        for ulps in [1u32, 2, 40] {
+            let top = f32::from_bits((2f32.powi(k)).to_bits() - ulps);
+            push(
+                (0..32)
+                    .map(|j| if j == 3 { top } else { top * (j as f32 / 40.0) })
+                    .collect(),
+            );
+        }
+    }
+    // Pad to whole rows.
+    while out.len() % COLS != 0 {
+        out.push(0.0);
+    }
+    out
+}
+
+#[test]
+fn gguf_bytes_match_gguf_py() {
+    let dir = common::temp_dir("gguf");
+    let x = rows();
+    let n_rows = x.len() / COLS;
+    let input = dir.join("in.f32");
+    std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
+    let (r, c) = (n_rows.to_string(), COLS.to_string());
+    let args = [input.as_os_str(), r.as_ref(), c.as_ref(), dir.as_os_str()];
+    if common::run_oracle("gguf_quants.py", &args).is_none() {
+        return;
+    }
+    for (ty, name) in TYPES {
+        let theirs = std::fs::read(dir.join(format!("{name}.bin"))).unwrap();
+        let ours = reference::quantize(&x, &[n_rows, COLS], ty).unwrap();
+        assert_eq!(ours.data.len(), theirs.len(), "{name}");
+        let block = ty.block_bytes();
+        for (i, (a, b)) in ours
+            .data
+            .chunks(block)
+            .zip(theirs.chunks(block))
+            .enumerate()
+        {
+            assert_eq!(
+                a,
+                b,
+                "{name} block {i}: input {:?}",
+                &x[i * 32..i * 32 + 32]
+            );
+        }
+        let deq: Vec<f32> =
+            bytemuck::pod_collect_to_vec(&std::fs::read(dir.join(format!("{name}.f32"))).unwrap());
+        let ours = reference::dequantize(&ours).unwrap();
+        assert_eq!(ours.len(), deq.len());
+        for (i, (a, b)) in ours.iter().zip(&deq).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{name} dequantized element {i}: {a} vs {b}"
+            );
+        }
+        eprintln!(
+            "{name}: {} blocks byte-identical with gguf-py, dequantized identically",
+            x.len() / 32
+        );
+    }
+}
