@@ -114,3 +114,97 @@ fn gguf_bytes_match_gguf_py() {
         );
     }
 }
+
+#[test]
+fn gpu_gguf_equals_reference() {
+    let x = rows();
+    let shape = [x.len() / COLS, COLS];
+    for (ty, name) in TYPES {
+        let cpu = reference::quantize(&x, &shape, ty).unwrap();
+        let gpu = common::ctx().quantize_gguf(&x, &shape, ty).unwrap();
+        let block = ty.block_bytes();
+        for (i, (a, b)) in gpu
+            .data
+            .chunks(block)
+            .zip(cpu.data.chunks(block))
+            .enumerate()
+        {
+            assert_eq!(
+                a,
+                b,
+                "{name} block {i}: input {:?}",
+                &x[i * 32..i * 32 + 32]
+            );
+        }
+        assert_eq!(gpu, cpu, "{name}");
+        let back = common::ctx().dequantize_gguf(&cpu).unwrap();
+        let want = reference::dequantize(&cpu).unwrap();
+        assert!(
+            back.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name} dequantize"
+        );
+    }
+}
+
+#[test]
+fn gpu_gguf_chunked_and_f16_input() {
+    let mut ctx = wgquant::GpuContext::new().unwrap();
+    ctx.set_chunk_bytes(2048);
+    let x = wgquant::synth::normal(37 * 96, 1.0, 3);
+    for (ty, name) in TYPES {
+        let cpu = reference::quantize(&x, &[37, 96], ty).unwrap();
+        assert_eq!(
+            ctx.quantize_gguf(&x, &[37, 96], ty).unwrap(),
+            cpu,
+            "{name} chunked"
+        );
+        assert_eq!(
+            ctx.dequantize_gguf(&cpu).unwrap(),
+            reference::dequantize(&cpu).unwrap(),
+            "{name}"
+        );
+        let halves: Vec<half::f16> = x.iter().map(|&v| half::f16::from_f32(v)).collect();
+        let as_f32: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
+        let want = reference::quantize(&as_f32, &[37, 96], ty).unwrap();
+        assert_eq!(
+            ctx.quantize_gguf(&halves, &[37, 96], ty).unwrap(),
+            want,
+            "{name} f16 input"
+        );
+    }
+}
+
+#[test]
+fn gguf_bad_input_is_typed() {
+    use wgquant::Error;
+    let ctx = common::ctx();
+    let err = ctx
+        .quantize_gguf(&[1.0f32; 40], &[40], GgufType::Q4_0)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Shape(ref m) if m.contains("multiple of 32")),
+        "{err}"
+    );
+    assert!(matches!(
+        reference::quantize(&[1.0f32; 40], &[40], GgufType::Q4_0),
+        Err(Error::Shape(_))
+    ));
+    let mut x = vec![1.0f32; 96];
+    x[70] = f32::NAN;
+    assert_eq!(
+        ctx.quantize_gguf(&x, &[3, 32], GgufType::Q8_0).unwrap_err(),
+        Error::NonFinite { index: 70 }
+    );
+    assert_eq!(
+        reference::quantize(&x, &[3, 32], GgufType::Q8_0).unwrap_err(),
+        Error::NonFinite { index: 70 }
+    );
+    let t = reference::quantize(&[1.0f32; 64], &[2, 32], GgufType::Q4_1).unwrap();
+    let broken = wgquant::GgufTensor {
+        data: t.data[..30].to_vec(),
+        ..t
+    };
+    assert!(matches!(ctx.dequantize_gguf(&broken), Err(Error::Shape(_))));
+}

@@ -95,7 +95,7 @@ impl GpuContext {
                     &mut encoder,
                     &pipeline,
                     &geom,
-                    bindings,
+                    &bindings,
                     (n as u32).div_ceil(64),
                 );
             }

@@ -143,7 +143,7 @@ impl GpuContext {
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
         geom: &Geom,
-        bindings: [Binding<'_>; 5],
+        bindings: &[Binding<'_>],
         groups: u32,
     ) {
         let uniform = self

@@ -4,6 +4,7 @@ pub mod buffers;
 pub mod context;
 mod dequantize;
 mod dispatch;
+mod gguf;
 mod pipelines;
 mod quantize;
 pub mod shaders;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::{Constants, Kernel};
+use crate::gpu::shaders::{Access, Constants, Kernel};
 
 /// A compiled pipeline and the layout of its one bind group.
 pub(crate) struct Pipeline {
@@ -77,7 +77,7 @@ impl PipelineCache {
             label: Some(&format!("{kernel:?}")),
             layout: Some(&pipeline_layout),
             module: &module,
-            entry_point: Some("main"),
+            entry_point: Some(kernel.entry_point()),
             compilation_options: wgpu::PipelineCompilationOptions {
                 constants,
                 zero_initialize_workgroup_memory: false,
@@ -97,35 +97,28 @@ impl PipelineCache {
     }
 }
 
-/// The one bind group every kernel uses: 0 the `Geom` uniform, 1 the input (`src`), 2-4 scales,
-/// zero points and global scale (written by the reduction, read by the others), 5 the output
-/// (status words for the reduction). Explicit, so that a specialization that leaves a binding
-/// unused still takes the same bind group.
+/// The kernel's one bind group, explicit so that a specialization that leaves a binding unused
+/// still takes the same bind group.
 fn bind_group_layout(device: &wgpu::Device, kernel: Kernel) -> wgpu::BindGroupLayout {
-    let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    };
-    let params_read_only = kernel != Kernel::Reduce;
-    let mut entries = vec![wgpu::BindGroupLayoutEntry {
-        binding: 0,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }];
-    entries.push(storage(1, true));
-    entries.extend((2..5).map(|b| storage(b, params_read_only)));
-    entries.push(storage(5, false));
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = kernel
+        .bindings()
+        .iter()
+        .enumerate()
+        .map(|(binding, access)| wgpu::BindGroupLayoutEntry {
+            binding: binding as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match access {
+                    Access::Uniform => wgpu::BufferBindingType::Uniform,
+                    Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("wgquant kernel"),
         entries: &entries,

@@ -250,7 +250,7 @@ impl QuantizeRun<'_> {
             geom.count
         };
         self.ctx
-            .dispatch(encoder, &pipeline, &geom, bindings, groups);
+            .dispatch(encoder, &pipeline, &geom, &bindings, groups);
         Ok(())
     }
 
@@ -300,7 +300,7 @@ impl QuantizeRun<'_> {
                 (self.status, status),
             ];
             self.ctx
-                .dispatch(encoder, &pass1, &geom, bindings, count as u32);
+                .dispatch(encoder, &pass1, &geom, &bindings, count as u32);
             offset += count;
         }
         let pass2 = self.ctx.pipelines.get(
@@ -317,7 +317,7 @@ impl QuantizeRun<'_> {
             (&self.out.global, global),
             (self.status, status),
         ];
-        self.ctx.dispatch(encoder, &pass2, &geom, bindings, 1);
+        self.ctx.dispatch(encoder, &pass2, &geom, &bindings, 1);
         Ok(())
     }
 
@@ -348,8 +348,13 @@ impl QuantizeRun<'_> {
             (&self.out.global, self.whole(&self.out.global)),
             (&self.out.codes, cw),
         ];
-        self.ctx
-            .dispatch(encoder, &pipeline, &geom, bindings, geom.count.div_ceil(64));
+        self.ctx.dispatch(
+            encoder,
+            &pipeline,
+            &geom,
+            &bindings,
+            geom.count.div_ceil(64),
+        );
         Ok(())
     }
 }

@@ -3,7 +3,9 @@
 //! in override constants, so no kernel is copied.
 
 use crate::reference::minifloat_of;
-use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue};
+use crate::scheme::{
+    GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue,
+};
 
 /// The kernel families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,24 +16,74 @@ pub enum Kernel {
     Quantize,
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
+    /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
+    GgufQuantize,
+    /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
+    GgufDequantize,
+}
+
+/// How a kernel uses one binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Uniform,
+    Read,
+    ReadWrite,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 3] = [Kernel::Reduce, Kernel::Quantize, Kernel::Dequantize];
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Reduce,
+        Kernel::Quantize,
+        Kernel::Dequantize,
+        Kernel::GgufQuantize,
+        Kernel::GgufDequantize,
+    ];
 
     /// Full WGSL source: preludes + kernel.
     pub fn source(self) -> String {
-        let body = match self {
-            Kernel::Reduce => include_str!("../../shaders/reduce.wgsl"),
-            Kernel::Quantize => include_str!("../../shaders/quantize.wgsl"),
-            Kernel::Dequantize => include_str!("../../shaders/dequantize.wgsl"),
-        };
-        format!(
-            "{}\n{}\n{}",
-            include_str!("../../shaders/common.wgsl"),
-            include_str!("../../shaders/codec.wgsl"),
-            body
-        )
+        let common = include_str!("../../shaders/common.wgsl");
+        let codec = include_str!("../../shaders/codec.wgsl");
+        match self {
+            Kernel::Reduce => format!(
+                "{common}\n{codec}\n{}",
+                include_str!("../../shaders/reduce.wgsl")
+            ),
+            Kernel::Quantize => format!(
+                "{common}\n{codec}\n{}",
+                include_str!("../../shaders/quantize.wgsl")
+            ),
+            Kernel::Dequantize => format!(
+                "{common}\n{codec}\n{}",
+                include_str!("../../shaders/dequantize.wgsl")
+            ),
+            Kernel::GgufQuantize | Kernel::GgufDequantize => {
+                format!("{common}\n{}", include_str!("../../shaders/gguf.wgsl"))
+            }
+        }
+    }
+
+    /// The entry point in [`Kernel::source`].
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Kernel::GgufQuantize => "quantize",
+            Kernel::GgufDequantize => "dequantize",
+            _ => "main",
+        }
+    }
+
+    /// Its bindings 0, 1, ... in group 0: binding 0 is the `Geom` uniform, 1 the input.
+    pub fn bindings(self) -> &'static [Access] {
+        use Access::*;
+        match self {
+            // scales, zero points, global scale, status
+            Kernel::Reduce => &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
+            // scales, zero points, global scale, output
+            Kernel::Quantize | Kernel::Dequantize => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            // status, output, MXFP4 log2 table
+            Kernel::GgufQuantize | Kernel::GgufDequantize => {
+                &[Uniform, Read, ReadWrite, ReadWrite, Read]
+            }
+        }
     }
 }
 
@@ -151,6 +203,27 @@ pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
     scheme_constants(scheme)
 }
 
+/// Constants of both GGUF kernels for `ty` reading `input`.
+pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
+    let index = [
+        GgufType::Q8_0,
+        GgufType::Q4_0,
+        GgufType::Q4_1,
+        GgufType::Q5_0,
+        GgufType::Q5_1,
+        GgufType::Mxfp4,
+    ]
+    .iter()
+    .position(|&t| t == ty)
+    .unwrap_or(0);
+    vec![
+        ("GGUF_TYPE", index as f64),
+        ("BLOCK_BYTES", ty.block_bytes() as f64),
+        ("GROUP", ty.blocks_per_group() as f64),
+        ("INPUT", input.code()),
+    ]
+}
+
 /// Every (kernel, constants) pair the host can request for the implemented schemes, so that a
 /// test can validate each with naga.
 pub fn all_specializations() -> Vec<(Kernel, Constants)> {
@@ -197,6 +270,19 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 }
             }
         }
+    }
+    for ty in [
+        GgufType::Q8_0,
+        GgufType::Q4_0,
+        GgufType::Q4_1,
+        GgufType::Q5_0,
+        GgufType::Q5_1,
+        GgufType::Mxfp4,
+    ] {
+        for input in [DType::F32, DType::F16, DType::BF16] {
+            out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
+        }
+        out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
     }
     out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     out.dedup();

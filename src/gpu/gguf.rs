@@ -1,0 +1,199 @@
+//! GGUF block types on the GPU (SPEC section 7): quantize to llama.cpp's block bytes and back.
+
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::gguf::{GgufTensor, GGUF_BLOCK};
+use crate::gpu::buffers::{check_len, HostElement};
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::Geom;
+use crate::gpu::shaders::{gguf_constants, DType, Kernel};
+use crate::reference::gguf::mxfp4_round_up_table;
+use crate::scheme::GgufType;
+
+/// Status words per chunk: a 256-byte stride keeps every chunk's window aligned.
+const STATUS_STRIDE: usize = 64;
+const CLEAR: u32 = u32::MAX;
+
+/// The MXFP4 log2 table, computed once per process.
+fn log2_table() -> &'static [u32] {
+    static TABLE: OnceLock<Vec<u32>> = OnceLock::new();
+    TABLE.get_or_init(mxfp4_round_up_table)
+}
+
+/// Ranges of whole groups of blocks, `(first block, blocks)`, that fit one binding window.
+fn plan(ctx: &GpuContext, blocks: usize, ty: GgufType) -> Result<Vec<(usize, usize)>> {
+    let group = ty.blocks_per_group();
+    let per_chunk =
+        (ctx.chunk_bytes.saturating_sub(256) as usize / (GGUF_BLOCK * 4)) / group * group;
+    if per_chunk == 0 {
+        return Err(Error::TooLarge(format!(
+            "a group of {group} {ty:?} blocks exceeds the {} byte binding window",
+            ctx.chunk_bytes
+        )));
+    }
+    Ok((0..blocks)
+        .step_by(per_chunk)
+        .map(|b| (b, per_chunk.min(blocks - b)))
+        .collect())
+}
+
+impl GpuContext {
+    /// Quantizes host data to a GGUF block type on the GPU; the row length must be a multiple
+    /// of 32.
+    ///
+    /// ```no_run
+    /// # use wgquant::{GpuContext, GgufType};
+    /// let ctx = GpuContext::new()?;
+    /// let t = ctx.quantize_gguf(&[0.5f32; 64], &[2, 32], GgufType::Q4_0)?;
+    /// assert_eq!(t.data.len(), 2 * 18);
+    /// # Ok::<(), wgquant::Error>(())
+    /// ```
+    pub fn quantize_gguf<T: HostElement>(
+        &self,
+        data: &[T],
+        shape: &[usize],
+        ty: GgufType,
+    ) -> Result<GgufTensor> {
+        pollster::block_on(self.quantize_gguf_async(data, shape, ty))
+    }
+
+    /// Async form of [`GpuContext::quantize_gguf`].
+    pub async fn quantize_gguf_async<T: HostElement>(
+        &self,
+        data: &[T],
+        shape: &[usize],
+        ty: GgufType,
+    ) -> Result<GgufTensor> {
+        GgufTensor::check_shape(shape, ty)?;
+        check_len(data.len(), shape)?;
+        let blocks = data.len() / GGUF_BLOCK;
+        if blocks == 0 {
+            return GgufTensor::new(ty, shape.to_vec(), Vec::new());
+        }
+        let x = self.upload(data, shape)?;
+        let group_bytes = ty.blocks_per_group() * ty.block_bytes();
+        let groups = blocks.div_ceil(ty.blocks_per_group());
+        let out = self.storage_buffer((groups * group_bytes) as u64, "wgquant gguf blocks")?;
+        let chunks = plan(self, blocks, ty)?;
+        let status_init = vec![CLEAR; chunks.len() * STATUS_STRIDE];
+        let status =
+            self.buffer_from_bytes(bytemuck::cast_slice(&status_init), "wgquant status")?;
+        let table =
+            self.buffer_from_bytes(bytemuck::cast_slice(log2_table()), "wgquant mxfp4 table")?;
+        let pipeline = self.pipelines.get(
+            &self.device,
+            Kernel::GgufQuantize,
+            &gguf_constants(ty, x.dtype),
+        )?;
+
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        for (i, &(first, count)) in chunks.iter().enumerate() {
+            let chunk_groups = count.div_ceil(ty.blocks_per_group());
+            let xw = self.window(
+                &x.buffer,
+                first * GGUF_BLOCK,
+                count * GGUF_BLOCK,
+                x.dtype.bytes(),
+            );
+            let ow = self.window(
+                &out,
+                first * ty.block_bytes() / 4,
+                chunk_groups * group_bytes / 4,
+                4,
+            );
+            let sw = self.window(&status, i * STATUS_STRIDE, 1, 4);
+            let tw = self.window(&table, 0, 256, 4);
+            let geom = Geom {
+                rows: count as u32,
+                x_offset: xw.elem_offset,
+                code_offset: ow.elem_offset,
+                count: chunk_groups as u32,
+                ..Default::default()
+            };
+            let bindings = [(&x.buffer, xw), (&status, sw), (&out, ow), (&table, tw)];
+            self.dispatch(
+                &mut encoder,
+                &pipeline,
+                &geom,
+                &bindings,
+                (chunk_groups as u32).div_ceil(64),
+            );
+        }
+        self.queue.submit([encoder.finish()]);
+        let scope = scope.finish("gguf quantize");
+        let words: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&self.read_bytes_async(&status, status.size()).await?);
+        scope.await?;
+        for (i, &(first, _)) in chunks.iter().enumerate() {
+            if words[i * STATUS_STRIDE] != CLEAR {
+                let index = (first * GGUF_BLOCK) as u64 + words[i * STATUS_STRIDE] as u64;
+                return Err(Error::NonFinite { index });
+            }
+        }
+        let bytes = self
+            .read_bytes_async(&out, (blocks * ty.block_bytes()) as u64)
+            .await?;
+        GgufTensor::new(ty, shape.to_vec(), bytes)
+    }
+
+    /// Dequantizes GGUF blocks on the GPU to f32, row-major.
+    pub fn dequantize_gguf(&self, t: &GgufTensor) -> Result<Vec<f32>> {
+        pollster::block_on(self.dequantize_gguf_async(t))
+    }
+
+    /// Async form of [`GpuContext::dequantize_gguf`].
+    pub async fn dequantize_gguf_async(&self, t: &GgufTensor) -> Result<Vec<f32>> {
+        let t = GgufTensor::new(t.ty, t.shape.clone(), t.data.clone())?;
+        let (ty, n) = (t.ty, t.len());
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let blocks_buf = self.buffer_from_bytes(&t.data, "wgquant gguf blocks")?;
+        let y = self.storage_buffer(n as u64 * 4, "wgquant dequantized")?;
+        // Bindings 2 and 4 (status, MXFP4 table) are unused here; one buffer cannot be bound both
+        // read-only and read-write in one dispatch, so each gets its own.
+        let (unused_rw, unused_ro) = (
+            self.storage_buffer(4, "wgquant unused")?,
+            self.storage_buffer(4, "wgquant unused")?,
+        );
+        let pipeline = self.pipelines.get(
+            &self.device,
+            Kernel::GgufDequantize,
+            &gguf_constants(ty, DType::F32),
+        )?;
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        for (first, count) in plan(self, n / GGUF_BLOCK, ty)? {
+            let words = (count * ty.block_bytes()).div_ceil(4);
+            let bw = self.window(&blocks_buf, first * ty.block_bytes() / 4, words, 4);
+            let yw = self.window(&y, first * GGUF_BLOCK, count * GGUF_BLOCK, 4);
+            let uw = self.window(&unused_rw, 0, 1, 4);
+            let geom = Geom {
+                x_offset: yw.elem_offset,
+                code_offset: bw.elem_offset,
+                count: (count * GGUF_BLOCK) as u32,
+                ..Default::default()
+            };
+            let bindings = [
+                (&blocks_buf, bw),
+                (&unused_rw, uw),
+                (&y, yw),
+                (&unused_ro, uw),
+            ];
+            self.dispatch(
+                &mut encoder,
+                &pipeline,
+                &geom,
+                &bindings,
+                geom.count.div_ceil(64),
+            );
+        }
+        self.queue.submit([encoder.finish()]);
+        scope.finish("gguf dequantize").await?;
+        Ok(bytemuck::pod_collect_to_vec(
+            &self.read_bytes_async(&y, n as u64 * 4).await?,
+        ))
+    }
+}
