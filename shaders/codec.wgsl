@@ -129,7 +129,8 @@ fn e8m0_exponent(sp: f32) -> i32 {
 }
 
 // bitsandbytes' NF4 codebook as exact f32 hex literals (the f64 values rounded to nearest).
-const NF4: array<f32, 16> = array<f32, 16>(
+// A private copy: indexing a const array at run time makes some compilers copy it each time.
+var<private> NF4: array<f32, 16> = array<f32, 16>(
     -0x1p+0f, -0x1.647362p-1f, -0x1.0cd66p-1f, -0x1.94654p-2f,
     -0x1.23449ap-2f, -0x1.7a6a7ep-3f, -0x1.74f0e2p-4f, 0.0f,
     0x1.45f5fep-4f, 0x1.4995c6p-3f, 0x1.f809bap-3f, 0x1.5a0674p-2f,

@@ -87,7 +87,8 @@ fn e8m0_to_f32_half(e: u32) -> f32 {
     return bitcast<f32>(select((e - 1u) << 23u, 0x00200000u << e, e < 2u));
 }
 
-const KVALUES: array<f32, 16> = array<f32, 16>(0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -12.0);
+// A private copy: indexing a const array at run time makes some compilers copy it each time.
+var<private> KVALUES: array<f32, 16> = array<f32, 16>(0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -12.0);
 
 // Packs element j's low nibble (j < 16) or high nibble (j >= 16) of the 16 bytes at `at`.
 fn put_nibbles(at: u32, q: ptr<function, array<u32, 32>>) {

@@ -75,7 +75,12 @@ fn invalid_schemes_fail_before_any_gpu_work() {
     for text in [
         "q4s:block32:f32:native",
         "q8s:block32:f32:affine",
-        "q8s:block32:e8m0",
+        "q8s:block32:e8m0",        // MX with an integer value
+        "q4f:block32:e8m0:affine", // MX with Affine
+        "e2m1:block32:e4m3",       // NVFP4 needs blocks of 16
+        "e4m3:block16:e4m3",       // NVFP4 needs E2M1 codes
+        "nf4:block64:e8m0",
+        "e5m2:block32:f32:affine",
         "q8s:block0:f32",
         "q8s:block2x2x2:f32",
     ] {

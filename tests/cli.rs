@@ -17,9 +17,26 @@ fn demo_runs_and_is_bit_exact() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("adapter: "));
-    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with('q')).collect();
-    assert_eq!(rows.len(), 34, "{stdout}");
+    // The table: the lines after the header, up to the blank line.
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("scheme"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), 45, "{stdout}");
     assert!(rows.iter().all(|r| r.contains("bit-exact")), "{stdout}");
+    for format in [
+        "nf4:block64:f16",
+        "e2m1:block16:e4m3",
+        "q4f:block32:f16:affine",
+        "q4_0 (gguf)",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.starts_with(format)),
+            "{format} missing:\n{stdout}"
+        );
+    }
 }
 
 #[test]

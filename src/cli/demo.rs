@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use crate::agreement::compare;
 use crate::error::{Error, Result};
+use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::reference;
-use crate::scheme::{QuantLevel, QuantParam, QuantScheme, QuantStore, QuantValue};
+use crate::scheme::{GgufType, QuantScheme, QuantValue};
 use crate::synth::{sqnr_db, Rng};
 
 /// One synthetic weight matrix.
@@ -21,7 +22,7 @@ struct Weight {
 /// The four matrices of one transformer block (fused QKV, attention output, MLP up and down),
 /// N(0, 0.02^2) with a few outlier input channels, as real checkpoints have.
 fn transformer_layer(hidden: usize) -> Vec<Weight> {
-    let ffn = hidden * 11 / 4;
+    let ffn = (hidden * 11 / 4).next_multiple_of(32);
     let mut rng = Rng::new(0x5eed);
     let specs = [
         ("attn.qkv", [3 * hidden, hidden]),
@@ -48,39 +49,139 @@ fn transformer_layer(hidden: usize) -> Vec<Weight> {
         .collect()
 }
 
-/// Every value x store x param, at Tensor level, blocks of 32 and 2 x 16 blocks.
-pub fn demo_schemes() -> Vec<QuantScheme> {
-    let values = [
-        QuantValue::Q8F,
-        QuantValue::Q8S,
-        QuantValue::Q4F,
-        QuantValue::Q4S,
-        QuantValue::Q2F,
-        QuantValue::Q2S,
-    ];
-    let combos = [
-        (QuantLevel::Tensor, QuantParam::F32),
-        (QuantLevel::block([32]), QuantParam::F32),
-        (QuantLevel::block([32]), QuantParam::F16),
-        (QuantLevel::block([32]), QuantParam::BF16),
-        (QuantLevel::block([2, 16]), QuantParam::F16),
-    ];
-    let mut out = Vec::new();
-    for value in values {
-        for store in [QuantStore::U32, QuantStore::Native] {
-            for (level, param) in combos {
-                let s = QuantScheme::default()
-                    .with_value(value)
-                    .with_store(store)
-                    .with_level(level)
-                    .with_param(param);
-                if s.validate().is_ok() && (store == QuantStore::U32 || param == QuantParam::F16) {
-                    out.push(s);
+/// One row of the demo: a scheme of the generic path or a GGUF block type.
+enum Format {
+    Scheme(QuantScheme),
+    Gguf(GgufType),
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Format::Scheme(s) => write!(f, "{s}"),
+            Format::Gguf(t) => write!(
+                f,
+                "{} (gguf)",
+                QuantScheme::default().with_value(QuantValue::Gguf(*t))
+            ),
+        }
+    }
+}
+
+/// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types.
+fn demo_formats() -> Result<Vec<Format>> {
+    let mut texts: Vec<String> = Vec::new();
+    for value in ["q8s", "q8f", "q4s", "q4f", "q2s", "q2f"] {
+        for level_param in ["tensor:f32", "block32:f32", "block32:f16", "block32:bf16"] {
+            texts.push(format!("{value}:{level_param}"));
+        }
+    }
+    texts.extend(
+        [
+            "q8s:block32:f16:native",
+            "q8f:block2x16:f16:native",
+            "q8f:block32:f16:affine",
+            "q4f:block32:f16:affine",
+            "q2f:block32:f16:affine",
+            "nf4:block64:f16",
+            "e4m3:tensor:f32",
+            "e4m3:block32:bf16",
+            "e5m2:block32:bf16",
+            "e2m1:block32:bf16",
+            "e4m3:block32:f16:native",
+            "e4m3:block32:e8m0",
+            "e5m2:block32:e8m0",
+            "e2m1:block32:e8m0",
+            "e2m1:block16:e4m3",
+        ]
+        .map(String::from),
+    );
+    let mut out = texts
+        .iter()
+        .map(|t| t.parse().map(Format::Scheme))
+        .collect::<Result<Vec<_>>>()?;
+    out.extend(
+        [
+            GgufType::Q8_0,
+            GgufType::Q4_0,
+            GgufType::Q4_1,
+            GgufType::Q5_0,
+            GgufType::Q5_1,
+            GgufType::Mxfp4,
+        ]
+        .map(Format::Gguf),
+    );
+    Ok(out)
+}
+
+/// What one format measured over all weights.
+#[derive(Default)]
+struct Row {
+    stored: usize,
+    exact: bool,
+    allowed: usize,
+    mismatch: Option<String>,
+    restored: Vec<f32>,
+    /// Device-resident quantize time; `None` where there is no device-resident path (GGUF).
+    gpu_secs: Option<f64>,
+    e2e_secs: f64,
+}
+
+/// Best of three device-resident quantizes after a warm-up that compiles.
+fn device_seconds(ctx: &GpuContext, x: &GpuTensor, scheme: &QuantScheme) -> Result<f64> {
+    ctx.quantize_tensor(x, scheme)?;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        ctx.quantize_tensor(x, scheme)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn run_format(
+    ctx: &GpuContext,
+    weights: &[Weight],
+    uploads: &[GpuTensor],
+    format: &Format,
+) -> Result<Row> {
+    let mut row = Row {
+        exact: true,
+        gpu_secs: matches!(format, Format::Scheme(_)).then_some(0.0),
+        ..Default::default()
+    };
+    for (w, x) in weights.iter().zip(uploads) {
+        match format {
+            Format::Scheme(scheme) => {
+                row.gpu_secs = Some(row.gpu_secs.unwrap_or(0.0) + device_seconds(ctx, x, scheme)?);
+                let t = Instant::now();
+                let q = ctx.quantize(&w.data, &w.shape, scheme)?;
+                row.e2e_secs += t.elapsed().as_secs_f64();
+                match compare(&w.data, &q) {
+                    Ok(c) => {
+                        row.allowed += c.scale_ulp + c.code_step;
+                        row.exact &= q == reference::quantize(&w.data, &w.shape, scheme)?;
+                    }
+                    Err(e) => row.mismatch = Some(format!("{}: {e}", w.name)),
                 }
+                row.stored += q.stored_bytes();
+                row.restored.extend(ctx.dequantize(&q)?);
+            }
+            Format::Gguf(ty) => {
+                ctx.quantize_gguf(&w.data, &w.shape, *ty)?;
+                let t = Instant::now();
+                let q = ctx.quantize_gguf(&w.data, &w.shape, *ty)?;
+                row.e2e_secs += t.elapsed().as_secs_f64();
+                if q != reference::gguf::quantize(&w.data, &w.shape, *ty)? {
+                    row.mismatch =
+                        Some(format!("{}: GGUF bytes differ from the reference", w.name));
+                }
+                row.stored += q.data.len();
+                row.restored.extend(ctx.dequantize_gguf(&q)?);
             }
         }
     }
-    out
+    Ok(row)
 }
 
 /// Runs the demo and prints its table.
@@ -93,6 +194,10 @@ pub fn demo(hidden: usize) -> Result<()> {
     let ctx = GpuContext::new()?;
     let weights = transformer_layer(hidden);
     let elements: usize = weights.iter().map(|w| w.data.len()).sum();
+    let signal: Vec<f32> = weights
+        .iter()
+        .flat_map(|w| w.data.iter().copied())
+        .collect();
     println!("adapter: {}", ctx.describe());
     println!(
         "weights: {} matrices of a transformer block, hidden {hidden}, {:.1} M f32 elements ({:.1} MB)\n",
@@ -101,7 +206,7 @@ pub fn demo(hidden: usize) -> Result<()> {
         elements as f64 * 4e-6
     );
     println!(
-        "{:<24} {:>6} {:>22} {:>9} {:>12} {:>12}",
+        "{:<26} {:>6} {:>18} {:>8} {:>9} {:>9}",
         "scheme", "bits/w", "GPU vs reference", "SQNR dB", "GPU GB/s", "e2e GB/s"
     );
     let uploads = weights
@@ -109,51 +214,25 @@ pub fn demo(hidden: usize) -> Result<()> {
         .map(|w| ctx.upload(&w.data, &w.shape))
         .collect::<Result<Vec<_>>>()?;
     let mut failures = 0;
-    for scheme in demo_schemes() {
-        let (mut exact, mut allowed, mut bad) = (true, 0, None);
-        let (mut signal, mut stored) = (Vec::new(), 0usize);
-        let mut restored = Vec::new();
-        let (mut gpu_secs, mut e2e_secs) = (0.0, 0.0);
-        for (w, x) in weights.iter().zip(&uploads) {
-            // Device-resident throughput: best of three after a warm-up compile.
-            ctx.quantize_tensor(x, &scheme)?;
-            let mut best = f64::INFINITY;
-            for _ in 0..3 {
-                let t = Instant::now();
-                ctx.quantize_tensor(x, &scheme)?;
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            gpu_secs += best;
-            let t = Instant::now();
-            let q = ctx.quantize(&w.data, &w.shape, &scheme)?;
-            e2e_secs += t.elapsed().as_secs_f64();
-            match compare(&w.data, &q) {
-                Ok(c) => {
-                    allowed += c.scale_ulp + c.code_step;
-                    exact &= q == reference::quantize(&w.data, &w.shape, &scheme)?;
-                }
-                Err(e) => bad = Some(format!("{}: {e}", w.name)),
-            }
-            stored += q.stored_bytes();
-            restored.extend(ctx.dequantize(&q)?);
-            signal.extend_from_slice(&w.data);
-        }
-        let verdict = match (&bad, exact) {
+    for format in demo_formats()? {
+        let row = run_format(&ctx, &weights, &uploads, &format)?;
+        let verdict = match (&row.mismatch, row.exact) {
             (Some(_), _) => "MISMATCH".to_string(),
             (None, true) => "bit-exact".to_string(),
-            (None, false) => format!("ok ({allowed} allowed)"),
+            (None, false) => format!("ok ({} allowed)", row.allowed),
         };
+        let gb = |secs: f64| format!("{:.2}", elements as f64 * 4e-9 / secs);
         println!(
-            "{:<24} {:>6.2} {:>22} {:>9.2} {:>12.2} {:>12.2}",
-            scheme.to_string(),
-            stored as f64 * 8.0 / elements as f64,
+            "{:<26} {:>6.2} {:>18} {:>8.2} {:>9} {:>9}",
+            format.to_string(),
+            row.stored as f64 * 8.0 / elements as f64,
             verdict,
-            sqnr_db(&signal, &restored),
-            elements as f64 * 4e-9 / gpu_secs,
-            elements as f64 * 4e-9 / e2e_secs,
+            sqnr_db(&signal, &row.restored),
+            row.gpu_secs.map_or("-".to_string(), gb),
+            gb(row.e2e_secs),
         );
-        if let Some(b) = bad {
-            eprintln!("  {b}");
+        if let Some(m) = row.mismatch {
+            eprintln!("  {m}");
             failures += 1;
         }
     }
@@ -162,7 +241,7 @@ pub fn demo(hidden: usize) -> Result<()> {
     if failures > 0 {
         return Err(Error::Validation {
             context: "demo".into(),
-            message: format!("{failures} scheme(s) disagree with the CPU reference"),
+            message: format!("{failures} format(s) disagree with the CPU reference"),
         });
     }
     Ok(())
