@@ -51,6 +51,22 @@ pub enum Error {
     #[error("GPU out of memory in {context}; use smaller tensors or a GPU with more memory")]
     OutOfMemory { context: String },
 
+    /// A file is malformed: its path, the tensor concerned (if one is), and what is wrong.
+    #[error("{file}{}: {message}", tensor.as_ref().map(|t| format!(", tensor `{t}`")).unwrap_or_default())]
+    Format {
+        file: String,
+        tensor: Option<String>,
+        message: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+
+    /// Bad command-line or job options.
+    #[error("{0}")]
+    Usage(String),
+
     /// Something is too large for this adapter even after chunking.
     #[error("too large for this adapter: {0}")]
     TooLarge(String),

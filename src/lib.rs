@@ -14,9 +14,11 @@
 pub mod agreement;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod convert;
 pub mod error;
 pub mod gguf;
 pub mod gpu;
+pub mod io;
 pub mod layout;
 pub mod quantized;
 pub mod reference;
@@ -28,6 +30,7 @@ pub use gguf::GgufTensor;
 pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
 pub use gpu::context::{GpuContext, GpuFeatures};
 pub use gpu::shaders::DType;
+pub use io::model::QuantizedModel;
 pub use layout::Layout;
 pub use quantized::QuantizedTensor;
 pub use scheme::{

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::reference::minifloat::E4M3;
 use crate::reference::param_bytes;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
@@ -92,5 +93,39 @@ impl QuantizedTensor {
             + self.scales.len() * self.scheme.param.bytes()
             + self.zeros.len()
             + 4 * self.global_scale.is_some() as usize
+    }
+
+    /// Rebuilds a tensor from the bytes stored in a file: codes as [`Self::code_bytes`] gives
+    /// them and scales in the param type's bytes (SPEC section 6).
+    pub fn from_stored(
+        scheme: QuantScheme,
+        shape: Vec<usize>,
+        code_bytes: &[u8],
+        scale_bytes: &[u8],
+        zeros: Vec<u8>,
+        global_scale: Option<f32>,
+    ) -> Result<Self> {
+        let mut padded = code_bytes.to_vec();
+        padded.resize(code_bytes.len().next_multiple_of(4), 0);
+        let codes = bytemuck::pod_collect_to_vec(&padded);
+        let size = scheme.param.bytes();
+        if scale_bytes.len() % size != 0 {
+            return Err(Error::Shape(format!(
+                "{} scale bytes are not whole {:?} scales",
+                scale_bytes.len(),
+                scheme.param
+            )));
+        }
+        let scales = scale_bytes
+            .chunks_exact(size)
+            .map(|b| match scheme.param {
+                QuantParam::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                QuantParam::F16 => half::f16::from_le_bytes([b[0], b[1]]).to_f32(),
+                QuantParam::BF16 => half::bf16::from_le_bytes([b[0], b[1]]).to_f32(),
+                QuantParam::E8M0 => 2f32.powi(b[0] as i32 - 127),
+                QuantParam::E4M3 => E4M3.decode(b[0] as u32),
+            })
+            .collect();
+        Self::new(scheme, shape, codes, scales, zeros, global_scale)
     }
 }

@@ -154,7 +154,13 @@ impl GpuContext {
         })
     }
 
-    /// Reads `bytes` bytes from the start of `buffer` back to the host.
+    /// Reads `bytes` bytes from the start of `buffer` back to the host (waiting for all
+    /// submitted work).
+    pub fn read_bytes(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        pollster::block_on(self.read_bytes_async(buffer, bytes))
+    }
+
+    /// Async form of [`GpuContext::read_bytes`].
     pub async fn read_bytes_async(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let size = bytes.next_multiple_of(4);
         if size == 0 {

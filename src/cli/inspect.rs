@@ -1,0 +1,98 @@
+//! `wgquant inspect`: what a safetensors, wgquant or GGUF file holds.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::io::gguf::read_header;
+use crate::io::model::quantized_index;
+use crate::io::safetensors::{io_error, SafetensorsFile};
+
+/// Prints the tensors of `path` with dtypes (or schemes), shapes and sizes.
+pub fn inspect(path: &Path) -> Result<()> {
+    let text = describe(path)?;
+    super::emit(&text);
+    Ok(())
+}
+
+/// The listing `inspect` prints.
+pub fn describe(path: &Path) -> Result<String> {
+    let mut out = String::new();
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let n = f.read(&mut magic).map_err(|e| io_error(path, e))?;
+    if n == 4 && &magic == b"GGUF" {
+        let mut r =
+            std::io::BufReader::new(std::fs::File::open(path).map_err(|e| io_error(path, e))?);
+        let (meta, tensors) = read_header(&mut r, &path.display().to_string())?;
+        let _ = writeln!(
+            out,
+            "{}: GGUF, {} tensors, {} metadata keys",
+            path.display(),
+            tensors.len(),
+            meta.len()
+        );
+        for (k, v) in &meta {
+            let _ = writeln!(
+                out,
+                "  {k} = {}",
+                v.as_ref().map_or("...".to_string(), |v| format!("{v:?}"))
+            );
+        }
+        let mut total = 0;
+        for t in &tensors {
+            let bytes = t.ty.bytes(t.shape.iter().product());
+            total += bytes;
+            let _ = writeln!(
+                out,
+                "{:<56} {:>8} {:>18} {:>12}",
+                t.name,
+                t.ty.name(),
+                format!("{:?}", t.shape),
+                bytes
+            );
+        }
+        let _ = writeln!(out, "total {total} bytes of tensor data");
+        return Ok(out);
+    }
+    let file = SafetensorsFile::open(path)?;
+    let index = quantized_index(&file)?;
+    let kind = if index.is_empty() {
+        "safetensors"
+    } else {
+        "wgquant (safetensors)"
+    };
+    let _ = writeln!(
+        out,
+        "{}: {kind}, {} stored tensors",
+        path.display(),
+        file.tensors.len()
+    );
+    for (k, v) in file
+        .metadata
+        .iter()
+        .filter(|(k, _)| !k.starts_with("wgquant."))
+    {
+        let _ = writeln!(out, "  {k} = {v}");
+    }
+    let mut total = 0;
+    for t in &file.tensors {
+        total += t.len;
+        let base = t.name.rsplit_once('.').map_or(t.name.as_str(), |(b, _)| b);
+        let scheme = index
+            .get(base)
+            .map(|(s, shape, d)| format!("  <- {s} of {} {:?}", d.name(), shape));
+        let _ = writeln!(
+            out,
+            "{:<56} {:>6} {:>18} {:>12}{}",
+            t.name,
+            t.dtype.name(),
+            format!("{:?}", t.shape),
+            t.len,
+            scheme.unwrap_or_default()
+        );
+    }
+    let _ = writeln!(out, "total {total} bytes of tensor data");
+    Ok(out)
+}

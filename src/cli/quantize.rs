@@ -1,0 +1,135 @@
+//! `wgquant quantize` and `wgquant dequantize`: model files through the GPU, with progress and
+//! a report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::convert::{
+    convert, report_table, restore, ConvertOptions, OutputFormat, Progress, Target,
+};
+use crate::error::{Error, Result};
+use crate::gpu::context::GpuContext;
+
+/// Arguments of `wgquant quantize`.
+pub struct QuantizeArgs {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub scheme: Option<String>,
+    pub gguf: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub scheme_for: Vec<String>,
+    pub calibration: String,
+    pub report: Option<PathBuf>,
+    pub force: bool,
+}
+
+fn pattern(text: &str) -> Result<glob::Pattern> {
+    glob::Pattern::new(text).map_err(|e| Error::Usage(format!("bad glob `{text}`: {e}")))
+}
+
+/// Turns the arguments into conversion options, checking all of them before any work.
+pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
+    if args.calibration != "minmax" {
+        return Err(Error::Unsupported {
+            what: format!("--calibration {} (only minmax)", args.calibration),
+        });
+    }
+    let format = if args.gguf {
+        OutputFormat::Gguf
+    } else {
+        OutputFormat::Wgquant
+    };
+    let default = if args.gguf { "q8_0" } else { "q4s:block32:f16" };
+    let mut opts = ConvertOptions::new(
+        format,
+        Target::parse(args.scheme.as_deref().unwrap_or(default), format)?,
+    );
+    opts.include = args
+        .include
+        .iter()
+        .map(|p| pattern(p))
+        .collect::<Result<_>>()?;
+    opts.exclude = args
+        .exclude
+        .iter()
+        .map(|p| pattern(p))
+        .collect::<Result<_>>()?;
+    for rule in &args.scheme_for {
+        let (p, s) = rule.split_once('=').ok_or_else(|| {
+            Error::Usage(format!("--scheme-for `{rule}`: expected PATTERN=SCHEME"))
+        })?;
+        opts.rules.push((pattern(p)?, Target::parse(s, format)?));
+    }
+    opts.force = args.force;
+    Ok(opts)
+}
+
+/// Runs `wgquant quantize`: a progress bar on a terminal (plain lines otherwise), then the
+/// report table, and the JSON report if asked.
+pub fn quantize(args: QuantizeArgs) -> Result<()> {
+    let opts = options(&args)?;
+    if let Some(dir) = args
+        .report
+        .as_ref()
+        .and_then(|r| r.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            return Err(Error::Io {
+                path: dir.display().to_string(),
+                message: "report directory does not exist".into(),
+            });
+        }
+    }
+    let ctx = GpuContext::new()?;
+    eprintln!("adapter: {}", ctx.describe());
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} tensors {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let start = std::time::Instant::now();
+    let mut on_progress = |p: &Progress<'_>| match &bar {
+        Some(bar) => {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(p.tensor.name.clone());
+        }
+        None => eprintln!(
+            "[{}/{}] {} {} ({:.0} MB/s)",
+            p.done,
+            p.total,
+            p.tensor.name,
+            p.tensor.scheme,
+            p.bytes_done as f64 / 1e6 / start.elapsed().as_secs_f64().max(1e-9)
+        ),
+    };
+    let report = convert(&ctx, &args.input, &args.output, &opts, &mut on_progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    super::emit(&report_table(&report));
+    if let Some(path) = &args.report {
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        std::fs::write(path, json).map_err(|e| crate::io::safetensors::io_error(path, e))?;
+    }
+    Ok(())
+}
+
+/// Runs `wgquant dequantize`.
+pub fn dequantize(input: &Path, output: &Path, force: bool) -> Result<()> {
+    let ctx = GpuContext::new()?;
+    restore(&ctx, input, output, force)?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}

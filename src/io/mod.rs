@@ -1,0 +1,6 @@
+//! Model files: safetensors in and out (plain and the wgquant layout of SPEC section 6), sharded
+//! checkpoints, and GGUF v3 out.
+
+pub mod gguf;
+pub mod model;
+pub mod safetensors;
