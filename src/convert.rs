@@ -694,24 +694,25 @@ pub fn restore(ctx: &GpuContext, input: &Path, output: &Path, force: bool) -> Re
             message: "not a wgquant model (no quantized tensors in __metadata__)".into(),
         });
     }
-    let mut parts_of = BTreeMap::new();
-    for (name, (scheme, _, _)) in &index {
-        let p = stored_parts(&file, name, scheme)?;
-        for part in [Some(p.qweight), Some(p.scales), p.zeros, p.global]
-            .into_iter()
-            .flatten()
-        {
-            parts_of.insert(part.name.clone(), name.clone());
+    let mut parts = BTreeMap::new();
+    let mut owner = BTreeMap::new();
+    for (name, info) in &index {
+        let p = stored_parts(&file, name, &info.scheme)?;
+        for part in p.names() {
+            owner.insert(part.to_string(), name.clone());
         }
+        parts.insert(name.clone(), p);
     }
     // Output order: file order, each quantized tensor where its qweight was.
-    let mut entries = Vec::new();
-    let mut order = Vec::new();
+    let (mut entries, mut order) = (Vec::new(), Vec::new());
     for e in &file.tensors {
-        match parts_of.get(&e.name) {
-            Some(name) if e.name.ends_with(".qweight") => {
-                let (_, shape, dtype) = &index[name];
-                entries.push(OutEntry::new(name, *dtype, shape.clone()));
+        match owner.get(&e.name) {
+            Some(name) if parts[name].qweight.name == e.name => {
+                entries.push(OutEntry::new(
+                    name,
+                    index[name].dtype,
+                    index[name].shape.clone(),
+                ));
                 order.push((name.clone(), None));
             }
             Some(_) => {}
@@ -728,41 +729,18 @@ pub fn restore(ctx: &GpuContext, input: &Path, output: &Path, force: bool) -> Re
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let (temp, out) = TempOutput::create(output, force)?;
+    let buffered = BufWriter::with_capacity(1 << 20, out);
     let mut writer =
-        SafetensorsWriter::new(BufWriter::with_capacity(1 << 20, out), entries, &metadata)
-            .map_err(|e| io_error(output, e))?;
+        SafetensorsWriter::new(buffered, entries, &metadata).map_err(|e| io_error(output, e))?;
     for (name, plain) in order {
         let bytes = match plain {
             Some(entry) => file.read(&entry)?,
             None => {
-                let (scheme, shape, dtype) = index[&name].clone();
-                let p = stored_parts(&file, &name, &scheme)?;
-                let (qw, sc, z, g) = (
-                    p.qweight.clone(),
-                    p.scales.clone(),
-                    p.zeros.cloned(),
-                    p.global.cloned(),
-                );
-                let parts = crate::io::model::StoredParts {
-                    qweight: &qw,
-                    scales: &sc,
-                    zeros: z.as_ref(),
-                    global: g.as_ref(),
-                };
-                let q = read_quantized(&mut file, &parts, scheme, shape)?;
+                let q = read_quantized(&mut file, &name, &parts[&name], &index[&name])?;
                 let values = ctx.dequantize(&q)?;
-                match dtype {
-                    Dtype::F16 => bytemuck::cast_slice(
-                        &values.iter().map(|&x| f16::from_f32(x)).collect::<Vec<_>>(),
-                    )
-                    .to_vec(),
-                    Dtype::BF16 => bytemuck::cast_slice(
-                        &values
-                            .iter()
-                            .map(|&x| bf16::from_f32(x))
-                            .collect::<Vec<_>>(),
-                    )
-                    .to_vec(),
+                match index[&name].dtype {
+                    Dtype::F16 => to_bytes(values.iter().map(|&x| f16::from_f32(x))),
+                    Dtype::BF16 => to_bytes(values.iter().map(|&x| bf16::from_f32(x))),
                     _ => bytemuck::cast_slice(&values).to_vec(),
                 }
             }
@@ -774,4 +752,8 @@ pub fn restore(ctx: &GpuContext, input: &Path, output: &Path, force: bool) -> Re
         out.into_inner()
             .map_err(|e| io_error(output, e.into_error()))?,
     )
+}
+
+fn to_bytes<T: bytemuck::Pod>(values: impl Iterator<Item = T>) -> Vec<u8> {
+    bytemuck::cast_slice(&values.collect::<Vec<T>>()).to_vec()
 }

@@ -109,7 +109,7 @@ impl QuantizedTensor {
         padded.resize(code_bytes.len().next_multiple_of(4), 0);
         let codes = bytemuck::pod_collect_to_vec(&padded);
         let size = scheme.param.bytes();
-        if scale_bytes.len() % size != 0 {
+        if !scale_bytes.len().is_multiple_of(size) {
             return Err(Error::Shape(format!(
                 "{} scale bytes are not whole {:?} scales",
                 scale_bytes.len(),

@@ -25,7 +25,8 @@ pub fn describe(path: &Path) -> Result<String> {
     if n == 4 && &magic == b"GGUF" {
         let mut r =
             std::io::BufReader::new(std::fs::File::open(path).map_err(|e| io_error(path, e))?);
-        let (meta, tensors) = read_header(&mut r, &path.display().to_string())?;
+        let header = read_header(&mut r, &path.display().to_string())?;
+        let (meta, tensors) = (header.metadata, header.tensors);
         let _ = writeln!(
             out,
             "{}: GGUF, {} tensors, {} metadata keys",
@@ -82,7 +83,7 @@ pub fn describe(path: &Path) -> Result<String> {
         let base = t.name.rsplit_once('.').map_or(t.name.as_str(), |(b, _)| b);
         let scheme = index
             .get(base)
-            .map(|(s, shape, d)| format!("  <- {s} of {} {:?}", d.name(), shape));
+            .map(|i| format!("  <- {} of {} {:?}", i.scheme, i.dtype.name(), i.shape));
         let _ = writeln!(
             out,
             "{:<56} {:>6} {:>18} {:>12}{}",

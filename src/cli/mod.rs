@@ -10,7 +10,7 @@ mod quantize;
 pub use bench::bench;
 pub use demo::demo;
 pub use info::info;
-pub use inspect::inspect;
+pub use inspect::{describe, inspect};
 pub use quantize::{dequantize, quantize, QuantizeArgs};
 
 /// Writes to stdout; a closed pipe (`wgquant inspect f | head`) ends the output quietly instead

@@ -177,12 +177,16 @@ fn padded(n: u64) -> u64 {
     n.div_ceil(ALIGNMENT) * ALIGNMENT
 }
 
-/// Reads the metadata keys and the tensor table of a GGUF file (values other than u32 and
-/// strings are skipped and listed by key only).
-pub fn read_header(
-    r: &mut impl Read,
-    file: &str,
-) -> Result<(Vec<(String, Option<MetaValue>)>, Vec<GgufTensorInfo>)> {
+/// What `read_header` finds: metadata (values other than u32 and strings are skipped and kept
+/// as `None`) and the tensor table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GgufHeader {
+    pub metadata: Vec<(String, Option<MetaValue>)>,
+    pub tensors: Vec<GgufTensorInfo>,
+}
+
+/// Reads the metadata and the tensor table of a GGUF file.
+pub fn read_header(r: &mut impl Read, file: &str) -> Result<GgufHeader> {
     let err = |m: String| Error::Format {
         file: file.to_string(),
         tensor: None,
@@ -223,7 +227,10 @@ pub fn read_header(
         rd.u64()?;
         tensors.push(GgufTensorInfo { name, shape, ty });
     }
-    Ok((meta, tensors))
+    Ok(GgufHeader {
+        metadata: meta,
+        tensors,
+    })
 }
 
 struct Reader<'a, R: Read, F: Fn(String) -> Error> {

@@ -141,18 +141,41 @@ pub struct QuantizedModel {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// The parts of quantized tensor `name` that a file holds.
-pub struct StoredParts<'a> {
-    pub qweight: &'a TensorEntry,
-    pub scales: &'a TensorEntry,
-    pub zeros: Option<&'a TensorEntry>,
-    pub global: Option<&'a TensorEntry>,
+/// What `__metadata__` says about one quantized tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedInfo {
+    pub scheme: QuantScheme,
+    /// Shape and dtype before quantization.
+    pub shape: Vec<usize>,
+    pub dtype: Dtype,
+}
+
+/// The stored parts of one quantized tensor.
+#[derive(Debug, Clone)]
+pub struct StoredParts {
+    pub qweight: TensorEntry,
+    pub scales: TensorEntry,
+    pub zeros: Option<TensorEntry>,
+    pub global: Option<TensorEntry>,
+}
+
+impl StoredParts {
+    /// Names of all parts.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(&self.qweight),
+            Some(&self.scales),
+            self.zeros.as_ref(),
+            self.global.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|e| e.name.as_str())
+    }
 }
 
 /// For a wgquant file: each quantized tensor's scheme, original shape and dtype, by name.
-pub fn quantized_index(
-    file: &SafetensorsFile,
-) -> Result<BTreeMap<String, (QuantScheme, Vec<usize>, Dtype)>> {
+pub fn quantized_index(file: &SafetensorsFile) -> Result<BTreeMap<String, QuantizedInfo>> {
     let err = |t: &str, m: String| Error::Format {
         file: file.path.display().to_string(),
         tensor: Some(t.to_string()),
@@ -177,21 +200,29 @@ pub fn quantized_index(
             .get(&dtype_key(name))
             .and_then(|d| Dtype::from_name(d))
             .ok_or_else(|| err(name, "no original dtype in __metadata__".into()))?;
-        out.insert(name.to_string(), (scheme, shape, dtype));
+        out.insert(
+            name.to_string(),
+            QuantizedInfo {
+                scheme,
+                shape,
+                dtype,
+            },
+        );
     }
     Ok(out)
 }
 
 /// Finds the stored parts of quantized tensor `name`.
-pub fn stored_parts<'a>(
-    file: &'a SafetensorsFile,
+pub fn stored_parts(
+    file: &SafetensorsFile,
     name: &str,
     scheme: &QuantScheme,
-) -> Result<StoredParts<'a>> {
+) -> Result<StoredParts> {
     let find = |suffix: &str| {
         file.tensors
             .iter()
             .find(|t| t.name == format!("{name}.{suffix}"))
+            .cloned()
     };
     let need = |suffix: &str| {
         find(suffix).ok_or_else(|| Error::Format {
@@ -219,31 +250,35 @@ pub fn stored_parts<'a>(
 /// Reads quantized tensor `name` from its stored parts.
 pub fn read_quantized(
     file: &mut SafetensorsFile,
-    parts: &StoredParts<'_>,
-    scheme: QuantScheme,
-    shape: Vec<usize>,
+    name: &str,
+    parts: &StoredParts,
+    info: &QuantizedInfo,
 ) -> Result<QuantizedTensor> {
-    let (qweight, scales) = (parts.qweight.clone(), parts.scales.clone());
-    let (zeros, global) = (parts.zeros.cloned(), parts.global.cloned());
-    let codes = file.read(&qweight)?;
-    let scale_bytes = file.read(&scales)?;
-    let zeros = match zeros {
-        Some(z) => file.read(&z)?,
+    let codes = file.read(&parts.qweight)?;
+    let scale_bytes = file.read(&parts.scales)?;
+    let zeros = match &parts.zeros {
+        Some(z) => file.read(z)?,
         None => Vec::new(),
     };
-    let global = match global {
+    let global = match &parts.global {
         Some(g) => file
-            .read(&g)?
+            .read(g)?
             .get(..4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         None => None,
     };
-    QuantizedTensor::from_stored(scheme, shape, &codes, &scale_bytes, zeros, global).map_err(|e| {
-        Error::Format {
-            file: file.path.display().to_string(),
-            tensor: Some(qweight.name.trim_end_matches(".qweight").to_string()),
-            message: e.to_string(),
-        }
+    QuantizedTensor::from_stored(
+        info.scheme,
+        info.shape.clone(),
+        &codes,
+        &scale_bytes,
+        zeros,
+        global,
+    )
+    .map_err(|e| Error::Format {
+        file: file.path.display().to_string(),
+        tensor: Some(name.to_string()),
+        message: e.to_string(),
     })
 }
 
@@ -251,8 +286,7 @@ impl QuantizedModel {
     /// Loads a file written by `wgquant quantize --format wgquant`.
     pub fn load(path: &Path) -> Result<Self> {
         let mut file = SafetensorsFile::open(path)?;
-        let index = quantized_index(&file)?;
-        if index.is_empty() && file.metadata.get(KEY_FORMAT).is_none() {
+        if !file.metadata.contains_key(KEY_FORMAT) {
             return Err(Error::Format {
                 file: path.display().to_string(),
                 tensor: None,
@@ -261,46 +295,23 @@ impl QuantizedModel {
         }
         let mut tensors = BTreeMap::new();
         let mut part_names = std::collections::BTreeSet::new();
-        let mut quantized = Vec::new();
-        for (name, (scheme, shape, dtype)) in &index {
-            let parts = stored_parts(&file, name, scheme)?;
-            for p in [
-                Some(parts.qweight),
-                Some(parts.scales),
-                parts.zeros,
-                parts.global,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                part_names.insert(p.name.clone());
-            }
-            quantized.push((
-                name.clone(),
-                *scheme,
-                shape.clone(),
-                *dtype,
-                parts.qweight.clone(),
-                parts.scales.clone(),
-                parts.zeros.cloned(),
-                parts.global.cloned(),
-            ));
-        }
-        for (name, scheme, shape, dtype, qweight, scales, zeros, global) in quantized {
-            let parts = StoredParts {
-                qweight: &qweight,
-                scales: &scales,
-                zeros: zeros.as_ref(),
-                global: global.as_ref(),
-            };
-            let q = read_quantized(&mut file, &parts, scheme, shape)?;
-            tensors.insert(name, ModelTensor::Quantized { q, dtype });
+        for (name, info) in quantized_index(&file)? {
+            let parts = stored_parts(&file, &name, &info.scheme)?;
+            part_names.extend(parts.names().map(str::to_string));
+            let q = read_quantized(&mut file, &name, &parts, &info)?;
+            tensors.insert(
+                name,
+                ModelTensor::Quantized {
+                    q,
+                    dtype: info.dtype,
+                },
+            );
         }
         for entry in file.tensors.clone() {
             if !part_names.contains(&entry.name) {
                 let data = file.read(&entry)?;
                 tensors.insert(
-                    entry.name.clone(),
+                    entry.name,
                     ModelTensor::Plain {
                         dtype: entry.dtype,
                         shape: entry.shape,

@@ -148,41 +148,7 @@ impl SafetensorsFile {
         let mut header = vec![0u8; header_len as usize];
         file.read_exact(&mut header)
             .map_err(|e| io_error(path, e))?;
-        let json: Map<String, Value> = serde_json::from_slice(&header)
-            .map_err(|e| format_error(path, None, format!("header is not a JSON object: {e}")))?;
-        let data_start = 8 + header_len;
-        let data_len = file_len - data_start;
-        let mut metadata = BTreeMap::new();
-        let mut tensors = Vec::new();
-        for (name, value) in &json {
-            if name == "__metadata__" {
-                let obj = value
-                    .as_object()
-                    .ok_or_else(|| format_error(path, None, "__metadata__ is not an object"))?;
-                for (k, v) in obj {
-                    let v = v.as_str().ok_or_else(|| {
-                        format_error(
-                            path,
-                            None,
-                            format!("__metadata__ value of `{k}` is not a string"),
-                        )
-                    })?;
-                    metadata.insert(k.clone(), v.to_string());
-                }
-                continue;
-            }
-            tensors.push(parse_entry(path, name, value, data_start, data_len)?);
-        }
-        tensors.sort_by_key(|t| t.offset);
-        for pair in tensors.windows(2) {
-            if pair[0].offset + pair[0].len > pair[1].offset {
-                return Err(format_error(
-                    path,
-                    Some(&pair[1].name),
-                    format!("data overlaps that of `{}`", pair[0].name),
-                ));
-            }
-        }
+        let (tensors, metadata) = parse_header(path, &header, file_len - 8 - header_len)?;
         Ok(SafetensorsFile {
             path: path.to_path_buf(),
             tensors,
@@ -206,6 +172,72 @@ impl SafetensorsFile {
             })?;
         Ok(bytes)
     }
+}
+
+/// Checks a whole in-memory file (the fuzz target's entry point): its header and that every
+/// tensor lies inside it.
+pub fn parse_bytes(bytes: &[u8]) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>)> {
+    let path = Path::new("<memory>");
+    let len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+        .ok_or_else(|| format_error(path, None, "too short for a safetensors file"))?;
+    if len > bytes.len() as u64 - 8 || len > MAX_HEADER {
+        return Err(format_error(
+            path,
+            None,
+            format!("header length {len} is larger than the file"),
+        ));
+    }
+    parse_header(
+        path,
+        &bytes[8..8 + len as usize],
+        bytes.len() as u64 - 8 - len,
+    )
+}
+
+/// Parses and checks a header whose data section holds `data_len` bytes; tensors come back in
+/// data order with absolute offsets.
+fn parse_header(
+    path: &Path,
+    header: &[u8],
+    data_len: u64,
+) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>)> {
+    let json: Map<String, Value> = serde_json::from_slice(header)
+        .map_err(|e| format_error(path, None, format!("header is not a JSON object: {e}")))?;
+    let data_start = 8 + header.len() as u64;
+    let mut metadata = BTreeMap::new();
+    let mut tensors = Vec::new();
+    for (name, value) in &json {
+        if name == "__metadata__" {
+            let obj = value
+                .as_object()
+                .ok_or_else(|| format_error(path, None, "__metadata__ is not an object"))?;
+            for (k, v) in obj {
+                let v = v.as_str().ok_or_else(|| {
+                    format_error(
+                        path,
+                        None,
+                        format!("__metadata__ value of `{k}` is not a string"),
+                    )
+                })?;
+                metadata.insert(k.clone(), v.to_string());
+            }
+            continue;
+        }
+        tensors.push(parse_entry(path, name, value, data_start, data_len)?);
+    }
+    tensors.sort_by_key(|t| t.offset);
+    for pair in tensors.windows(2) {
+        if pair[0].offset + pair[0].len > pair[1].offset {
+            return Err(format_error(
+                path,
+                Some(&pair[1].name),
+                format!("data overlaps that of `{}`", pair[0].name),
+            ));
+        }
+    }
+    Ok((tensors, metadata))
 }
 
 fn parse_entry(
@@ -239,7 +271,7 @@ fn parse_entry(
     let (start, end) = offsets;
     if start > end || end > data_len {
         return Err(err(format!(
-            "data_offsets [{start}, {end}] lie outside the {data_len} bytes of data"
+            "data_offsets [{start}, {end}] lie outside the {data_len} bytes of data (truncated file?)"
         )));
     }
     let elements = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
