@@ -4,19 +4,33 @@
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use wgquant::gpu::shaders::{all_specializations, Kernel};
 
-fn validate(source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(source)
-        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+/// A validator with the capabilities the kernel asks the adapter for (subgroups for the
+/// subgroup GEMV; nothing beyond core WebGPU for the rest).
+fn validator(kernel: Kernel) -> Validator {
+    if kernel.needs_subgroups() {
+        let mut v = Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP);
+        v.subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+        v
+    } else {
+        Validator::new(ValidationFlags::all(), Capabilities::empty())
+    }
+}
+
+fn validate(kernel: Kernel) -> (naga::Module, naga::valid::ModuleInfo) {
+    let source = kernel.source();
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
+    let info = validator(kernel)
         .validate(&module)
-        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
+        .unwrap_or_else(|e| panic!("{kernel:?}: {}", e.emit_to_string(&source)));
     (module, info)
 }
 
 #[test]
 fn every_kernel_parses_and_validates() {
     for kernel in Kernel::ALL {
-        validate(&kernel.source());
+        validate(kernel);
     }
 }
 
@@ -25,8 +39,7 @@ fn every_specialization_validates() {
     let specs = all_specializations();
     assert!(specs.len() > 100, "only {} specializations", specs.len());
     for (kernel, constants) in &specs {
-        let source = kernel.source();
-        let (module, info) = validate(&source);
+        let (module, info) = validate(*kernel);
         let mut map = naga::back::PipelineConstants::default();
         for (name, value) in constants {
             map.insert(name.to_string(), *value);
@@ -34,11 +47,11 @@ fn every_specialization_validates() {
         let (module, _) = naga::back::pipeline_constants::process_overrides(
             &module,
             &info,
-            Some((naga::ShaderStage::Compute, "main")),
+            Some((naga::ShaderStage::Compute, kernel.entry_point())),
             &map,
         )
         .unwrap_or_else(|e| panic!("{kernel:?} {constants:?}: {e}"));
-        Validator::new(ValidationFlags::all(), Capabilities::empty())
+        validator(*kernel)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{kernel:?} {constants:?}: {e}"));
     }

@@ -33,6 +33,8 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Vec<String>>>,
     /// Largest window of one buffer bound to a kernel; below the adapter's binding limit.
     pub(crate) chunk_bytes: u64,
+    /// WGSL's packed_4x8_integer_dot_product (`dot4I8Packed`) is available.
+    packed_dot: bool,
 }
 
 impl GpuContext {
@@ -46,6 +48,9 @@ impl GpuContext {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
+        let packed_dot = instance
+            .wgsl_language_features()
+            .contains(wgpu::WgslLanguageFeatures::Packed4x8IntegerDotProduct);
         let adapter = select_adapter(&instance, backends).await?;
         let info = adapter.get_info();
         let wanted =
@@ -85,6 +90,7 @@ impl GpuContext {
             limits,
             uncaptured,
             chunk_bytes,
+            packed_dot,
         })
     }
 
@@ -96,6 +102,16 @@ impl GpuContext {
     /// Optional features found on the adapter.
     pub fn features(&self) -> GpuFeatures {
         self.features
+    }
+
+    /// Whether the integer matmul path uses WGSL's `dot4I8Packed` (else a manual fallback).
+    pub fn packed_dot_builtin(&self) -> bool {
+        self.packed_dot
+    }
+
+    /// Turns the `dot4I8Packed` builtin off, so the manual fallback runs (tests and comparisons).
+    pub fn disable_packed_dot_builtin(&mut self) {
+        self.packed_dot = false;
     }
 
     /// The device, for creating buffers that [`crate::GpuTensor::from_buffer`] can take.

@@ -146,13 +146,21 @@ impl GpuContext {
         bindings: &[Binding<'_>],
         groups: u32,
     ) {
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("wgquant geom"),
-                contents: bytemuck::bytes_of(geom),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        let x = groups.clamp(1, max);
+        self.dispatch_grid(encoder, pipeline, geom, bindings, [x, groups.div_ceil(x)]);
+    }
+
+    /// Records one dispatch of exactly `grid` workgroups; binding 0 is `geom`, then `bindings`.
+    pub(crate) fn dispatch_grid(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &Pipeline,
+        geom: &Geom,
+        bindings: &[Binding<'_>],
+        grid: [u32; 2],
+    ) {
+        let uniform = self.uniform(bytemuck::bytes_of(geom));
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: uniform.as_entire_binding(),
@@ -168,12 +176,20 @@ impl GpuContext {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        let x = groups.clamp(1, max);
         let mut pass = encoder.begin_compute_pass(&Default::default());
         pass.set_pipeline(&pipeline.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+        pass.dispatch_workgroups(grid[0].max(1), grid[1].max(1), 1);
+    }
+
+    /// A small uniform buffer holding `bytes`.
+    pub(crate) fn uniform(&self, bytes: &[u8]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("wgquant uniform"),
+                contents: bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
     }
 
     /// A window of `count` elements of `elem_bytes` from element `first` of `buffer`.

@@ -5,6 +5,7 @@ pub mod context;
 mod dequantize;
 mod dispatch;
 mod gguf;
+pub mod matmul;
 mod pipelines;
 mod quantize;
 pub mod shaders;

@@ -20,6 +20,13 @@ pub enum Kernel {
     GgufQuantize,
     /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
     GgufDequantize,
+    /// Tiled `x . W^T` with W f32 or decoded in the tile load (`shaders/matmul.wgsl`).
+    Matmul,
+    /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
+    Gemv { subgroup: bool },
+    /// int8 x int8 dot products (`shaders/int_matmul.wgsl`), with the dot4I8Packed builtin or a
+    /// manual fallback.
+    IntMatmul { builtin_dot: bool },
 }
 
 /// How a kernel uses one binding.
@@ -31,35 +38,71 @@ pub enum Access {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 10] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::Dequantize,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
+        Kernel::Matmul,
+        Kernel::Gemv { subgroup: false },
+        Kernel::Gemv { subgroup: true },
+        Kernel::IntMatmul { builtin_dot: false },
+        Kernel::IntMatmul { builtin_dot: true },
     ];
 
     /// Full WGSL source: preludes + kernel.
     pub fn source(self) -> String {
         let common = include_str!("../../shaders/common.wgsl");
         let codec = include_str!("../../shaders/codec.wgsl");
-        match self {
-            Kernel::Reduce => format!(
-                "{common}\n{codec}\n{}",
-                include_str!("../../shaders/reduce.wgsl")
-            ),
-            Kernel::Quantize => format!(
-                "{common}\n{codec}\n{}",
-                include_str!("../../shaders/quantize.wgsl")
-            ),
-            Kernel::Dequantize => format!(
-                "{common}\n{codec}\n{}",
-                include_str!("../../shaders/dequantize.wgsl")
-            ),
+        let weights = include_str!("../../shaders/weights.wgsl");
+        let parts: Vec<&str> = match self {
+            Kernel::Reduce => vec![common, codec, include_str!("../../shaders/reduce.wgsl")],
+            Kernel::Quantize => vec![common, codec, include_str!("../../shaders/quantize.wgsl")],
+            Kernel::Dequantize => vec![
+                common,
+                codec,
+                weights,
+                include_str!("../../shaders/dequantize.wgsl"),
+            ],
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
-                format!("{common}\n{}", include_str!("../../shaders/gguf.wgsl"))
+                vec![common, include_str!("../../shaders/gguf.wgsl")]
             }
-        }
+            Kernel::Matmul => vec![
+                common,
+                codec,
+                weights,
+                include_str!("../../shaders/matmul.wgsl"),
+            ],
+            Kernel::Gemv { subgroup } => vec![
+                common,
+                codec,
+                weights,
+                if subgroup {
+                    include_str!("../../shaders/reduce_sum_subgroup.wgsl")
+                } else {
+                    include_str!("../../shaders/reduce_sum_workgroup.wgsl")
+                },
+                include_str!("../../shaders/gemv.wgsl"),
+            ],
+            Kernel::IntMatmul { builtin_dot } => vec![
+                common,
+                codec,
+                weights,
+                if builtin_dot {
+                    include_str!("../../shaders/dot4_builtin.wgsl")
+                } else {
+                    include_str!("../../shaders/dot4_manual.wgsl")
+                },
+                include_str!("../../shaders/int_matmul.wgsl"),
+            ],
+        };
+        parts.join("\n")
+    }
+
+    /// The adapter features the kernel needs beyond core WebGPU.
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, Kernel::Gemv { subgroup: true })
     }
 
     /// The entry point in [`Kernel::source`].
@@ -83,6 +126,14 @@ impl Kernel {
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
                 &[Uniform, Read, ReadWrite, ReadWrite, Read]
             }
+            // W scales, zero points, global scale, x, y, dims
+            Kernel::Matmul | Kernel::Gemv { .. } => {
+                &[Uniform, Read, Read, Read, Read, Read, ReadWrite, Uniform]
+            }
+            // W scales, zero points, global scale, x codes, x scales, y, dims
+            Kernel::IntMatmul { .. } => &[
+                Uniform, Read, Read, Read, Read, Read, Read, ReadWrite, Uniform,
+            ],
         }
     }
 }
@@ -203,6 +254,14 @@ pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
     scheme_constants(scheme)
 }
 
+/// Constants of the matmul, GEMV and integer kernels: W's scheme, or f32 W when `None`.
+pub fn weight_constants(scheme: Option<&QuantScheme>) -> Constants {
+    match scheme {
+        Some(s) => scheme_constants(s),
+        None => vec![("W_F32", 1.0)],
+    }
+}
+
 /// Constants of both GGUF kernels for `ty` reading `input`.
 pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
     let index = [
@@ -283,6 +342,30 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
         }
         out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
+    }
+    // Matmul paths: f32 W, then every weight scheme the dequantize kernel takes.
+    let dequantized: Vec<Constants> = out
+        .iter()
+        .filter(|(k, _)| *k == Kernel::Dequantize)
+        .map(|(_, c)| c.clone())
+        .collect();
+    for c in std::iter::once(weight_constants(None)).chain(dequantized) {
+        for k in [
+            Kernel::Matmul,
+            Kernel::Gemv { subgroup: false },
+            Kernel::Gemv { subgroup: true },
+        ] {
+            out.push((k, c.clone()));
+        }
+        let int_weight = c.iter().any(|(n, v)| *n == "KIND" && *v == 0.0)
+            && c.iter()
+                .any(|(n, v)| *n == "BITS" && (*v == 8.0 || *v == 4.0))
+            && c.iter().any(|(n, v)| *n == "NATIVE" && *v == 0.0);
+        if int_weight {
+            for builtin_dot in [false, true] {
+                out.push((Kernel::IntMatmul { builtin_dot }, c.clone()));
+            }
+        }
     }
     out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     out.dedup();

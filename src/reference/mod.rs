@@ -2,6 +2,7 @@
 //! being obviously right over being fast.
 
 pub mod gguf;
+pub mod matmul;
 pub mod minifloat;
 mod param;
 mod values;

@@ -1,0 +1,374 @@
+//! Quantized linear layers on the GPU: `y = x . W^T` with x [M, K] f32 and W a quantized
+//! [N, K] weight whose blocks run along K (PyTorch's and Burn's `Linear` layout). Four paths:
+//! dequantize-then-matmul, fused (W decoded in the tile load), GEMV for M <= 8, and the
+//! integer path (x quantized per row to int8, int8 dot products).
+
+use crate::error::{Error, Result};
+use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::{Chunk, Geom};
+use crate::gpu::shaders::{weight_constants, DType, Kernel};
+use crate::layout::Layout;
+use crate::quantized::QuantizedTensor;
+use crate::scheme::{QuantLevel, QuantMode, QuantScheme, QuantStore};
+
+/// How `linear` computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatmulPath {
+    /// Dequantize W into an f32 scratch buffer, then the tiled f32 matmul.
+    DequantizeThenMatmul,
+    /// The tiled matmul decoding W's codes as it loads each tile.
+    Fused,
+    /// One pass over W per output column, for M <= 8.
+    Gemv,
+    /// x quantized per row to int8, int8 x int8 dot products, scaled once per block.
+    Integer,
+}
+
+/// Largest M the GEMV kernel takes.
+pub const GEMV_MAX_M: usize = 8;
+
+/// Mirror of `struct Dims` in `shaders/matmul.wgsl` and `shaders/gemv.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Dims {
+    m: u32,
+    n: u32,
+    k: u32,
+    x_offset: u32,
+    y_offset: u32,
+    _pad: [u32; 3],
+}
+
+/// Mirror of `struct IntDims` in `shaders/int_matmul.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct IntDims {
+    m: u32,
+    n: u32,
+    k: u32,
+    x_words: u32,
+    w_words: u32,
+    block: u32,
+    x_block: u32,
+    y_offset: u32,
+}
+
+/// W's blocks along K: `k` elements per scale, or K itself at Tensor level.
+fn block_along_k(scheme: &QuantScheme, k: usize) -> Result<usize> {
+    match scheme.level {
+        QuantLevel::Tensor => Ok(k),
+        QuantLevel::Block(b) => match b.dims() {
+            [c] | [1, c] => Ok(*c),
+            dims => Err(Error::Shape(format!(
+                "W's blocks {dims:?} span several rows of N; a linear weight needs blocks along K ([k] or [1, k]) or Tensor level"
+            ))),
+        },
+    }
+}
+
+/// Why the integer path cannot take `scheme`, if it cannot.
+fn integer_path_refusal(scheme: &QuantScheme, k: usize) -> Option<String> {
+    let block = block_along_k(scheme, k).ok()?;
+    if scheme.mode != QuantMode::Symmetric
+        || scheme.value.int_range().is_none()
+        || ![8, 4].contains(&scheme.value.bits())
+    {
+        return Some(format!(
+            "the integer path takes Q8/Q4 integer weights in Symmetric mode, not `{scheme}`"
+        ));
+    }
+    if scheme.store != QuantStore::U32 {
+        return Some("the integer path takes the U32 store".into());
+    }
+    if scheme.level != QuantLevel::Tensor && block % 8 != 0 {
+        return Some(format!(
+            "the integer path needs W blocks of a multiple of 8 along K, not {block}"
+        ));
+    }
+    None
+}
+
+impl GpuContext {
+    /// The path `linear` takes when none is forced: GEMV for M <= 8, else fused.
+    pub fn choose_matmul_path(&self, m: usize) -> MatmulPath {
+        if m <= GEMV_MAX_M {
+            MatmulPath::Gemv
+        } else {
+            MatmulPath::Fused
+        }
+    }
+
+    /// `y = x . W^T` on device tensors; returns y [M, N] and the path taken (`path` forces one).
+    ///
+    /// ```no_run
+    /// # use wgquant::{GpuContext, MatmulPath};
+    /// let ctx = GpuContext::new()?;
+    /// let w = ctx.quantize(&vec![0.1f32; 64 * 128], &[64, 128], &"q4s:block32:f16".parse()?)?;
+    /// let (y, path) = ctx.linear_host(&vec![1.0f32; 2 * 128], 2, &w, None)?;
+    /// assert_eq!((y.len(), path), (2 * 64, MatmulPath::Gemv));
+    /// # Ok::<(), wgquant::Error>(())
+    /// ```
+    pub fn linear(
+        &self,
+        x: &GpuTensor,
+        w: &GpuQuantizedTensor,
+        path: Option<MatmulPath>,
+    ) -> Result<(GpuTensor, MatmulPath)> {
+        let (m, n, k) = self.check_linear(x, &w.shape)?;
+        let path = path.unwrap_or_else(|| self.choose_matmul_path(m));
+        block_along_k(&w.scheme, k)?;
+        w.scheme.ensure_implemented()?;
+        let y = self.storage_buffer((m * n * 4) as u64, "wgquant linear output")?;
+        if m * n > 0 && k > 0 {
+            match path {
+                MatmulPath::DequantizeThenMatmul => {
+                    let wf = self.dequantize_tensor(w)?;
+                    self.run_matmul(Kernel::Matmul, x, &wf.buffer, None, &y, (m, n, k))?;
+                }
+                MatmulPath::Fused => {
+                    self.run_matmul(Kernel::Matmul, x, &w.codes, Some(w), &y, (m, n, k))?
+                }
+                MatmulPath::Gemv => {
+                    if m > GEMV_MAX_M {
+                        return Err(Error::Shape(format!(
+                            "the GEMV path takes M <= {GEMV_MAX_M}, not {m}"
+                        )));
+                    }
+                    let kernel = Kernel::Gemv {
+                        subgroup: self.features().subgroup,
+                    };
+                    self.run_matmul(kernel, x, &w.codes, Some(w), &y, (m, n, k))?;
+                }
+                MatmulPath::Integer => self.run_integer(x, w, &y, (m, n, k))?,
+            }
+        } else if m * n > 0 {
+            // K == 0: an empty sum.
+            self.queue.write_buffer(&y, 0, &vec![0u8; m * n * 4]);
+        }
+        let out = GpuTensor {
+            buffer: y,
+            shape: vec![m, n],
+            dtype: DType::F32,
+        };
+        Ok((out, path))
+    }
+
+    /// Plain f32 `y = x . W^T`, W f32 [N, K] on the device (the dequantize-then-matmul kernel).
+    pub fn matmul_f32(&self, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
+        if w.dtype != DType::F32 {
+            return Err(Error::Unsupported {
+                what: format!("matmul_f32 with a {:?} weight", w.dtype),
+            });
+        }
+        let (m, n, k) = self.check_linear(x, &w.shape)?;
+        let y = self.storage_buffer((m * n * 4) as u64, "wgquant matmul output")?;
+        if m * n * k > 0 {
+            self.run_matmul(Kernel::Matmul, x, &w.buffer, None, &y, (m, n, k))?;
+        }
+        Ok(GpuTensor {
+            buffer: y,
+            shape: vec![m, n],
+            dtype: DType::F32,
+        })
+    }
+
+    /// Host convenience: x [M, K] row-major and a host quantized W; returns y and the path.
+    pub fn linear_host(
+        &self,
+        x: &[f32],
+        m: usize,
+        w: &QuantizedTensor,
+        path: Option<MatmulPath>,
+    ) -> Result<(Vec<f32>, MatmulPath)> {
+        let k = w.shape.get(1).copied().unwrap_or(0);
+        let xt = self.upload(x, &[m, k])?;
+        let wq = self.upload_quantized(w)?;
+        let (y, path) = self.linear(&xt, &wq, path)?;
+        Ok((self.download(&y)?, path))
+    }
+
+    fn check_linear(&self, x: &GpuTensor, w_shape: &[usize]) -> Result<(usize, usize, usize)> {
+        if x.dtype != DType::F32 {
+            return Err(Error::Unsupported {
+                what: format!("{:?} activations (the matmul paths take f32 x)", x.dtype),
+            });
+        }
+        let (&[m, kx], &[n, kw]) = (x.shape.as_slice(), w_shape) else {
+            return Err(Error::Shape(format!(
+                "linear takes x [M, K] and W [N, K], got {:?} and {w_shape:?}",
+                x.shape
+            )));
+        };
+        if kx != kw {
+            return Err(Error::Shape(format!(
+                "x has K = {kx} but W has K = {kw} (W is [N, K])"
+            )));
+        }
+        let limit = self.limits.max_storage_buffer_binding_size as usize;
+        if m * kx * 4 > limit || n * kw * 4 > limit || m * n * 4 > limit {
+            return Err(Error::TooLarge(format!(
+                "linear operands [{m}, {kx}] x [{n}, {kw}] must each fit one storage binding ({limit} bytes)"
+            )));
+        }
+        Ok((m, n, kx))
+    }
+
+    /// Geometry of W [N, K] as the weight prelude reads it.
+    fn weight_geom(&self, scheme: &QuantScheme, n: usize, k: usize) -> Result<Geom> {
+        let layout = Layout::new(scheme, &[n, k])?;
+        Ok(Geom::for_chunk(
+            &layout,
+            &Chunk {
+                row_start: 0,
+                rows: n,
+            },
+        ))
+    }
+
+    fn whole(&self, buffer: &wgpu::Buffer) -> Window {
+        self.window(buffer, 0, (buffer.size() / 4) as usize, 4)
+    }
+
+    /// Runs the tiled matmul or GEMV kernel; W is f32 (`w_buf`) when `w` is `None`.
+    fn run_matmul(
+        &self,
+        kernel: Kernel,
+        x: &GpuTensor,
+        w_buf: &wgpu::Buffer,
+        w: Option<&GpuQuantizedTensor>,
+        y: &wgpu::Buffer,
+        (m, n, k): (usize, usize, usize),
+    ) -> Result<()> {
+        let dummy = self.storage_buffer(4, "wgquant unused")?;
+        let (geom, scales, zeros, global) = match w {
+            Some(w) => (
+                self.weight_geom(&w.scheme, n, k)?,
+                &w.scales,
+                &w.zeros,
+                &w.global,
+            ),
+            None => (
+                Geom {
+                    rows: n as u32,
+                    cols: k as u32,
+                    ..Default::default()
+                },
+                &dummy,
+                &dummy,
+                &dummy,
+            ),
+        };
+        let pipeline = self.pipelines.get(
+            &self.device,
+            kernel,
+            &weight_constants(w.map(|w| &w.scheme)),
+        )?;
+        let dims = Dims {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            x_offset: 0,
+            y_offset: 0,
+            _pad: [0; 3],
+        };
+        let dims_buf = self.uniform(bytemuck::bytes_of(&dims));
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let bindings = [
+            (w_buf, self.whole(w_buf)),
+            (scales, self.whole(scales)),
+            (zeros, self.whole(zeros)),
+            (global, self.whole(global)),
+            (&x.buffer, self.whole(&x.buffer)),
+            (y, self.whole(y)),
+            (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
+        ];
+        let grid = match kernel {
+            Kernel::Gemv { .. } => {
+                let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+                let gx = (n as u32).clamp(1, max);
+                [gx, (n as u32).div_ceil(gx)]
+            }
+            _ => [(n as u32).div_ceil(64), (m as u32).div_ceil(64)],
+        };
+        if grid
+            .iter()
+            .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
+        {
+            return Err(Error::TooLarge(format!(
+                "a {m} x {n} output needs more than 65,535 tiles in one dimension"
+            )));
+        }
+        self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+        self.queue.submit([encoder.finish()]);
+        pollster::block_on(scope.finish("matmul"))
+    }
+
+    /// Quantizes x per row to int8 (the generic quantize kernels, scheme `q8s:block1xK:f32`,
+    /// or blocks matching W's), then the integer kernel.
+    fn run_integer(
+        &self,
+        x: &GpuTensor,
+        w: &GpuQuantizedTensor,
+        y: &wgpu::Buffer,
+        (m, n, k): (usize, usize, usize),
+    ) -> Result<()> {
+        if let Some(why) = integer_path_refusal(&w.scheme, k) {
+            return Err(Error::Unsupported { what: why });
+        }
+        let block = block_along_k(&w.scheme, k)?;
+        let x_scheme = activation_scheme(&w.scheme, k);
+        let xq = self.quantize_tensor(x, &x_scheme)?;
+        let builtin_dot = self.packed_dot_builtin();
+        let kernel = Kernel::IntMatmul { builtin_dot };
+        let pipeline =
+            self.pipelines
+                .get(&self.device, kernel, &weight_constants(Some(&w.scheme)))?;
+        let dims = IntDims {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            x_words: k.div_ceil(4) as u32,
+            w_words: k.div_ceil(w.scheme.codes_per_word()) as u32,
+            block: block as u32,
+            x_block: activation_block(&x_scheme, k) as u32,
+            y_offset: 0,
+        };
+        let dims_buf = self.uniform(bytemuck::bytes_of(&dims));
+        let geom = self.weight_geom(&w.scheme, n, k)?;
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let bindings = [
+            (&w.codes, self.whole(&w.codes)),
+            (&w.scales, self.whole(&w.scales)),
+            (&w.zeros, self.whole(&w.zeros)),
+            (&w.global, self.whole(&w.global)),
+            (&xq.codes, self.whole(&xq.codes)),
+            (&xq.scales, self.whole(&xq.scales)),
+            (y, self.whole(y)),
+            (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
+        ];
+        let grid = [(n as u32).div_ceil(8), (m as u32).div_ceil(8)];
+        self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+        self.queue.submit([encoder.finish()]);
+        pollster::block_on(scope.finish("integer matmul"))
+    }
+}
+
+/// The dynamic activation scheme of the integer path: int8 per row, or per block of K when W
+/// has blocks (so each W block meets one x scale).
+pub fn activation_scheme(w: &QuantScheme, k: usize) -> QuantScheme {
+    let block = match w.level {
+        QuantLevel::Tensor => k,
+        QuantLevel::Block(_) => block_along_k(w, k).unwrap_or(k),
+    };
+    QuantScheme::default().with_level(QuantLevel::block([1, block.max(1)]))
+}
+
+fn activation_block(x: &QuantScheme, k: usize) -> usize {
+    match x.level {
+        QuantLevel::Block(b) => b.rows_cols().1,
+        QuantLevel::Tensor => k,
+    }
+}

@@ -1,0 +1,236 @@
+//! Every matmul path against an f64 CPU reference on the dequantized weights (relative
+//! Frobenius error <= 1e-5), and the integer path against the same integer arithmetic on the
+//! CPU (identical results) and against the float result within the quantization error.
+
+mod common;
+
+use common::ctx;
+use wgquant::reference::matmul::{integer_linear, linear_f64, relative_error};
+use wgquant::{reference, synth, Error, MatmulPath, QuantScheme};
+
+const FLOAT_PATHS: [MatmulPath; 3] = [
+    MatmulPath::DequantizeThenMatmul,
+    MatmulPath::Fused,
+    MatmulPath::Gemv,
+];
+
+/// Shapes (M, N, K): not multiples of the 64 x 64 tiles, M = 1, K = 32, a large K.
+const SHAPES: [(usize, usize, usize); 6] = [
+    (5, 67, 96),
+    (1, 33, 32),
+    (8, 16, 4096),
+    (70, 65, 160),
+    (3, 1, 64),
+    (130, 9, 32),
+];
+
+fn check_float(text: &str, (m, n, k): (usize, usize, usize), seed: u64) {
+    let scheme: QuantScheme = text.parse().unwrap();
+    let x = synth::normal(m * k, 1.0, seed);
+    let w = ctx()
+        .quantize(&synth::normal(n * k, 0.05, seed + 1), &[n, k], &scheme)
+        .unwrap();
+    let want = linear_f64(&x, &reference::dequantize(&w).unwrap(), m, n, k);
+    for path in FLOAT_PATHS {
+        if path == MatmulPath::Gemv && m > 8 {
+            continue;
+        }
+        let (y, used) = ctx().linear_host(&x, m, &w, Some(path)).unwrap();
+        assert_eq!(used, path);
+        let err = relative_error(&y, &want);
+        assert!(
+            err <= 1e-5,
+            "{text} {path:?} ({m}, {n}, {k}): relative error {err:e}"
+        );
+    }
+}
+
+#[test]
+fn float_paths_match_f64_reference() {
+    for (i, &shape) in SHAPES.iter().enumerate() {
+        for text in [
+            "q4s:block32:f16",
+            "q8f:tensor:f32",
+            "q2f:block16:bf16:affine",
+            "e4m3:block32:e8m0",
+            "nf4:block32:f32",
+            "e2m1:block16:e4m3",
+            "q8s:block32:f32:native",
+            "e5m2:block1x32:f16",
+        ] {
+            if shape.2 % 32 != 0 && text.contains("32") {
+                continue;
+            }
+            check_float(text, shape, i as u64 * 10);
+        }
+    }
+}
+
+#[test]
+fn plain_f32_matmul() {
+    let (m, n, k) = (37, 70, 45);
+    let x = synth::normal(m * k, 1.0, 1);
+    let w = synth::normal(n * k, 1.0, 2);
+    let xt = ctx().upload(&x, &[m, k]).unwrap();
+    let wt = ctx().upload(&w, &[n, k]).unwrap();
+    let y = ctx()
+        .download(&ctx().matmul_f32(&xt, &wt).unwrap())
+        .unwrap();
+    assert!(relative_error(&y, &linear_f64(&x, &w, m, n, k)) <= 1e-5);
+}
+
+#[test]
+fn integer_path_matches_integer_reference_and_float_result() {
+    eprintln!("dot4I8Packed builtin: {}", ctx().packed_dot_builtin());
+    for text in [
+        "q8s:block32:f32",
+        "q4s:block32:f16",
+        "q8f:tensor:f32",
+        "q4f:block64:bf16",
+    ] {
+        for &(m, n, k) in &[(5, 67, 128), (1, 33, 64), (70, 65, 256)] {
+            let scheme: QuantScheme = text.parse().unwrap();
+            let x = synth::normal(m * k, 1.0, 3);
+            let w = ctx()
+                .quantize(&synth::normal(n * k, 0.05, 4), &[n, k], &scheme)
+                .unwrap();
+            let (y, _) = ctx()
+                .linear_host(&x, m, &w, Some(MatmulPath::Integer))
+                .unwrap();
+            // Same integer arithmetic on the CPU, with x quantized as the GPU does.
+            let xq = reference::quantize(
+                &x,
+                &[m, k],
+                &wgquant::gpu::matmul::activation_scheme(&scheme, k),
+            )
+            .unwrap();
+            let want = integer_linear(&xq, &w).unwrap();
+            let diffs = y
+                .iter()
+                .zip(&want)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(
+                diffs, 0,
+                "{text} ({m}, {n}, {k}): {diffs} outputs differ from the integer reference"
+            );
+            // Against the float result: only the int8 rounding of x separates them.
+            let float = linear_f64(&x, &reference::dequantize(&w).unwrap(), m, n, k);
+            let err = relative_error(&y, &float);
+            assert!(err < 0.02, "{text}: relative error {err} against float");
+        }
+    }
+}
+
+#[test]
+fn all_zero_blocks() {
+    let (m, n, k) = (4, 10, 64);
+    let mut wf = synth::normal(n * k, 1.0, 5);
+    wf[..3 * k].fill(0.0); // three zero rows
+    wf[5 * k..5 * k + 32].fill(0.0); // one zero block
+    let x = synth::normal(m * k, 1.0, 6);
+    for text in ["q4s:block32:f16", "e2m1:block32:e8m0", "q8s:block32:f32"] {
+        let w = ctx()
+            .quantize(&wf, &[n, k], &text.parse().unwrap())
+            .unwrap();
+        let want = linear_f64(&x, &reference::dequantize(&w).unwrap(), m, n, k);
+        for path in FLOAT_PATHS {
+            let (y, _) = ctx().linear_host(&x, m, &w, Some(path)).unwrap();
+            assert!(relative_error(&y, &want) <= 1e-5, "{text} {path:?}");
+            assert!(y[..3].iter().all(|&v| v == 0.0));
+        }
+    }
+}
+
+#[test]
+fn dispatch_picks_gemv_for_small_m() {
+    let w = ctx()
+        .quantize(
+            &synth::normal(16 * 64, 1.0, 7),
+            &[16, 64],
+            &"q4s:block32:f16".parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        ctx().linear_host(&vec![1.0; 64], 1, &w, None).unwrap().1,
+        MatmulPath::Gemv
+    );
+    assert_eq!(
+        ctx()
+            .linear_host(&vec![1.0; 9 * 64], 9, &w, None)
+            .unwrap()
+            .1,
+        MatmulPath::Fused
+    );
+}
+
+#[test]
+fn bad_operands_are_typed_errors() {
+    let w = ctx()
+        .quantize(
+            &vec![1.0f32; 16 * 64],
+            &[16, 64],
+            &"q4s:block32:f16".parse().unwrap(),
+        )
+        .unwrap();
+    // K mismatch.
+    let xt = ctx().upload(&vec![1.0f32; 2 * 32], &[2, 32]).unwrap();
+    let wq = ctx().upload_quantized(&w).unwrap();
+    assert!(matches!(ctx().linear(&xt, &wq, None), Err(Error::Shape(ref m)) if m.contains("K")));
+    // Blocks that span rows of N.
+    let w2 = ctx()
+        .quantize(
+            &vec![1.0f32; 16 * 64],
+            &[16, 64],
+            &"q4s:block2x16:f16".parse().unwrap(),
+        )
+        .unwrap();
+    let err = ctx().linear_host(&vec![1.0; 64], 1, &w2, None).unwrap_err();
+    assert!(
+        matches!(err, Error::Shape(ref m) if m.contains("along K")),
+        "{err}"
+    );
+    // GEMV with M > 8, and the integer path with a float weight.
+    let err = ctx()
+        .linear_host(&vec![1.0; 9 * 64], 9, &w, Some(MatmulPath::Gemv))
+        .unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let wf = ctx()
+        .quantize(
+            &vec![1.0f32; 16 * 64],
+            &[16, 64],
+            &"e4m3:block32:f16".parse().unwrap(),
+        )
+        .unwrap();
+    let err = ctx()
+        .linear_host(&vec![1.0; 64], 1, &wf, Some(MatmulPath::Integer))
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    // x that is not 2-D.
+    let x3 = ctx().upload(&vec![1.0f32; 64], &[1, 1, 64]).unwrap();
+    assert!(matches!(ctx().linear(&x3, &wq, None), Err(Error::Shape(_))));
+}
+
+#[test]
+fn integer_fallback_without_dot4_builtin() {
+    let mut manual = wgquant::GpuContext::new().unwrap();
+    manual.disable_packed_dot_builtin();
+    let (m, n, k) = (6, 40, 96);
+    let x = synth::normal(m * k, 1.0, 8);
+    for text in ["q8s:block32:f32", "q4s:block32:f16"] {
+        let w = ctx()
+            .quantize(
+                &synth::normal(n * k, 0.05, 9),
+                &[n, k],
+                &text.parse().unwrap(),
+            )
+            .unwrap();
+        let (a, _) = manual
+            .linear_host(&x, m, &w, Some(MatmulPath::Integer))
+            .unwrap();
+        let (b, _) = ctx()
+            .linear_host(&x, m, &w, Some(MatmulPath::Integer))
+            .unwrap();
+        assert_eq!(a, b, "{text}: manual dot4 differs from the builtin");
+    }
+}
