@@ -2,11 +2,7 @@
 // src/reference/gguf.rs. `quantize`: one invocation per group of GROUP blocks whose bytes end on
 // a word boundary, so each invocation owns whole u32 words (no atomics, no races). `dequantize`:
 // one invocation per element. C semantics: roundf rounds halves away from zero, casts truncate.
-
-// 0 = Q8_0, 1 = Q4_0, 2 = Q4_1, 3 = Q5_0, 4 = Q5_1, 5 = MXFP4.
-override GGUF_TYPE: u32 = 0u;
-override BLOCK_BYTES: u32 = 34u;
-override GROUP: u32 = 2u;
+// Block decoding lives in gguf_blocks.wgsl, prepended before this file.
 
 // quantize: [first non-finite element (chunk-local)]; dequantize: unused.
 @group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;
@@ -82,13 +78,6 @@ fn floor_log2f(a: f32) -> i32 {
     let n = 0x800000u - (b & 0x7fffffu);
     return i32(biased) - 127 + select(0, 1, n <= log2_round_up[biased]);
 }
-
-fn e8m0_to_f32_half(e: u32) -> f32 {
-    return bitcast<f32>(select((e - 1u) << 23u, 0x00200000u << e, e < 2u));
-}
-
-// A private copy: indexing a const array at run time makes some compilers copy it each time.
-var<private> KVALUES: array<f32, 16> = array<f32, 16>(0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -12.0);
 
 // Packs element j's low nibble (j < 16) or high nibble (j >= 16) of the 16 bytes at `at`.
 fn put_nibbles(at: u32, q: ptr<function, array<u32, 32>>) {
@@ -212,46 +201,11 @@ fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     }
 }
 
-fn block_byte(at: u32) -> u32 {
-    return (src[g.code_offset + at / 4u] >> (8u * (at % 4u))) & 0xffu;
-}
-
-fn block_f16(at: u32) -> f32 {
-    return f16_bits_to_f32(block_byte(at) | (block_byte(at + 1u) << 8u));
-}
-
-// Element j of a block: its low (j < 16) or high nibble in the 16 bytes at `at`.
-fn block_nibble(at: u32, j: u32) -> u32 {
-    return (block_byte(at + j % 16u) >> (4u * (j / 16u))) & 0xfu;
-}
-
-fn block_high_bit(at: u32, j: u32) -> u32 {
-    return (block_byte(at + j / 8u) >> (j % 8u)) & 1u;
-}
-
 @compute @workgroup_size(64)
 fn dequantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = work_item(gid, nwg, 64u);
     if (e >= g.count) {
         return;
     }
-    let at = (e / 32u) * BLOCK_BYTES;
-    let j = e % 32u;
-    var v: f32;
-    if (GGUF_TYPE == 0u) {
-        v = f32(bitcast<i32>(block_byte(at + 2u + j) << 24u) >> 24u) * block_f16(at);
-    } else if (GGUF_TYPE == 1u) {
-        v = block_f16(at) * f32(i32(block_nibble(at + 2u, j)) - 8);
-    } else if (GGUF_TYPE == 2u) {
-        v = block_f16(at) * f32(block_nibble(at + 4u, j)) + block_f16(at + 2u);
-    } else if (GGUF_TYPE == 3u) {
-        let q = block_nibble(at + 6u, j) | (block_high_bit(at + 2u, j) << 4u);
-        v = block_f16(at) * f32(i32(q) - 16);
-    } else if (GGUF_TYPE == 4u) {
-        let q = block_nibble(at + 8u, j) | (block_high_bit(at + 4u, j) << 4u);
-        v = block_f16(at) * f32(q) + block_f16(at + 2u);
-    } else {
-        v = e8m0_to_f32_half(block_byte(at)) * KVALUES[block_nibble(at + 1u, j)];
-    }
-    out[g.x_offset + e] = bitcast<u32>(v);
+    out[g.x_offset + e] = bitcast<u32>(gguf_value(e));
 }

@@ -29,6 +29,7 @@ pub use error::{Error, Result};
 pub use gguf::GgufTensor;
 pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
 pub use gpu::context::{GpuContext, GpuFeatures};
+pub use gpu::gguf::GpuGgufTensor;
 pub use gpu::matmul::MatmulPath;
 pub use gpu::shaders::DType;
 pub use io::model::QuantizedModel;

@@ -234,3 +234,35 @@ fn integer_fallback_without_dot4_builtin() {
         assert_eq!(a, b, "{text}: manual dot4 differs from the builtin");
     }
 }
+
+#[test]
+fn gguf_weights_fused_gemv_and_dequantized() {
+    use wgquant::GgufType;
+    for ty in [
+        GgufType::Q4_0,
+        GgufType::Q8_0,
+        GgufType::Q4_1,
+        GgufType::Q5_0,
+        GgufType::Q5_1,
+        GgufType::Mxfp4,
+    ] {
+        for &(m, n, k) in &[(5, 67, 96), (1, 33, 32), (70, 20, 128)] {
+            let x = synth::normal(m * k, 1.0, 11);
+            let t = ctx()
+                .quantize_gguf(&synth::normal(n * k, 0.05, 12), &[n, k], ty)
+                .unwrap();
+            let want = linear_f64(&x, &reference::gguf::dequantize(&t).unwrap(), m, n, k);
+            let xt = ctx().upload(&x, &[m, k]).unwrap();
+            let wt = ctx().upload_gguf(&t).unwrap();
+            for path in FLOAT_PATHS {
+                if path == MatmulPath::Gemv && m > 8 {
+                    continue;
+                }
+                let (y, used) = ctx().linear_gguf(&xt, &wt, Some(path)).unwrap();
+                assert_eq!(used, path);
+                let err = relative_error(&ctx().download(&y).unwrap(), &want);
+                assert!(err <= 1e-5, "{ty:?} {path:?} ({m}, {n}, {k}): {err:e}");
+            }
+        }
+    }
+}

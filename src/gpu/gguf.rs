@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::gguf::{GgufTensor, GGUF_BLOCK};
-use crate::gpu::buffers::{check_len, HostElement};
+use crate::gpu::buffers::{check_len, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::Geom;
 use crate::gpu::shaders::{gguf_constants, DType, Kernel};
@@ -145,55 +145,76 @@ impl GpuContext {
 
     /// Async form of [`GpuContext::dequantize_gguf`].
     pub async fn dequantize_gguf_async(&self, t: &GgufTensor) -> Result<Vec<f32>> {
-        let t = GgufTensor::new(t.ty, t.shape.clone(), t.data.clone())?;
-        let (ty, n) = (t.ty, t.len());
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let blocks_buf = self.buffer_from_bytes(&t.data, "wgquant gguf blocks")?;
-        let y = self.storage_buffer(n as u64 * 4, "wgquant dequantized")?;
-        // Bindings 2 and 4 (status, MXFP4 table) are unused here; one buffer cannot be bound both
-        // read-only and read-write in one dispatch, so each gets its own.
-        let (unused_rw, unused_ro) = (
-            self.storage_buffer(4, "wgquant unused")?,
-            self.storage_buffer(4, "wgquant unused")?,
-        );
-        let pipeline = self.pipelines.get(
-            &self.device,
-            Kernel::GgufDequantize,
-            &gguf_constants(ty, DType::F32),
-        )?;
-        let scope = self.scope();
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        for (first, count) in plan(self, n / GGUF_BLOCK, ty)? {
-            let words = (count * ty.block_bytes()).div_ceil(4);
-            let bw = self.window(&blocks_buf, first * ty.block_bytes() / 4, words, 4);
-            let yw = self.window(&y, first * GGUF_BLOCK, count * GGUF_BLOCK, 4);
-            let uw = self.window(&unused_rw, 0, 1, 4);
-            let geom = Geom {
-                x_offset: yw.elem_offset,
-                code_offset: bw.elem_offset,
-                count: (count * GGUF_BLOCK) as u32,
-                ..Default::default()
-            };
-            let bindings = [
-                (&blocks_buf, bw),
-                (&unused_rw, uw),
-                (&y, yw),
-                (&unused_ro, uw),
-            ];
-            self.dispatch(
-                &mut encoder,
-                &pipeline,
-                &geom,
-                &bindings,
-                geom.count.div_ceil(64),
-            );
-        }
-        self.queue.submit([encoder.finish()]);
-        scope.finish("gguf dequantize").await?;
-        Ok(bytemuck::pod_collect_to_vec(
-            &self.read_bytes_async(&y, n as u64 * 4).await?,
-        ))
+        let y = self.dequantize_gguf_tensor(&self.upload_gguf(t)?)?;
+        self.download_async(&y).await
     }
+
+    /// Copies GGUF blocks to the device (for `linear_gguf` and `dequantize_gguf_tensor`).
+    pub fn upload_gguf(&self, t: &GgufTensor) -> Result<GpuGgufTensor> {
+        let t = GgufTensor::new(t.ty, t.shape.clone(), t.data.clone())?;
+        Ok(GpuGgufTensor {
+            ty: t.ty,
+            blocks: self.buffer_from_bytes(&t.data, "wgquant gguf blocks")?,
+            shape: t.shape,
+        })
+    }
+
+    /// Dequantizes device-resident GGUF blocks into a new f32 device tensor.
+    pub fn dequantize_gguf_tensor(&self, t: &GpuGgufTensor) -> Result<GpuTensor> {
+        let (ty, n) = (t.ty, t.shape.iter().product::<usize>());
+        let y = self.storage_buffer(n as u64 * 4, "wgquant dequantized")?;
+        if n > 0 {
+            // Bindings 2 and 4 (status, MXFP4 table) are unused here; one buffer cannot be bound
+            // both read-only and read-write in one dispatch, so each gets its own.
+            let unused_rw = self.storage_buffer(4, "wgquant unused")?;
+            let unused_ro = self.storage_buffer(4, "wgquant unused")?;
+            let pipeline = self.pipelines.get(
+                &self.device,
+                Kernel::GgufDequantize,
+                &gguf_constants(ty, DType::F32),
+            )?;
+            let scope = self.scope();
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            for (first, count) in plan(self, n / GGUF_BLOCK, ty)? {
+                let words = (count * ty.block_bytes()).div_ceil(4);
+                let bw = self.window(&t.blocks, first * ty.block_bytes() / 4, words, 4);
+                let yw = self.window(&y, first * GGUF_BLOCK, count * GGUF_BLOCK, 4);
+                let uw = self.window(&unused_rw, 0, 1, 4);
+                let geom = Geom {
+                    x_offset: yw.elem_offset,
+                    code_offset: bw.elem_offset,
+                    count: (count * GGUF_BLOCK) as u32,
+                    ..Default::default()
+                };
+                let bindings = [
+                    (&t.blocks, bw),
+                    (&unused_rw, uw),
+                    (&y, yw),
+                    (&unused_ro, uw),
+                ];
+                self.dispatch(
+                    &mut encoder,
+                    &pipeline,
+                    &geom,
+                    &bindings,
+                    geom.count.div_ceil(64),
+                );
+            }
+            self.queue.submit([encoder.finish()]);
+            pollster::block_on(scope.finish("gguf dequantize"))?;
+        }
+        Ok(GpuTensor {
+            buffer: y,
+            shape: t.shape.clone(),
+            dtype: DType::F32,
+        })
+    }
+}
+
+/// GGUF blocks kept on the GPU.
+#[derive(Debug)]
+pub struct GpuGgufTensor {
+    pub ty: GgufType,
+    pub shape: Vec<usize>,
+    pub blocks: wgpu::Buffer,
 }

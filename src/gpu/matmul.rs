@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
-use crate::gpu::shaders::{weight_constants, DType, Kernel};
+use crate::gpu::gguf::GpuGgufTensor;
+use crate::gpu::shaders::{gguf_constants, weight_constants, DType, Kernel};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme, QuantStore};
@@ -23,6 +24,14 @@ pub enum MatmulPath {
     Gemv,
     /// x quantized per row to int8, int8 x int8 dot products, scaled once per block.
     Integer,
+}
+
+/// The weight a matmul kernel reads.
+enum Weight<'a> {
+    /// f32 [N, K]: plain matmul and the scratch of dequantize-then-matmul.
+    F32(&'a wgpu::Buffer),
+    Quantized(&'a GpuQuantizedTensor),
+    Gguf(&'a GpuGgufTensor),
 }
 
 /// Largest M the GEMV kernel takes.
@@ -124,21 +133,13 @@ impl GpuContext {
             match path {
                 MatmulPath::DequantizeThenMatmul => {
                     let wf = self.dequantize_tensor(w)?;
-                    self.run_matmul(Kernel::Matmul, x, &wf.buffer, None, &y, (m, n, k))?;
+                    self.run_matmul(false, x, Weight::F32(&wf.buffer), &y, (m, n, k))?;
                 }
                 MatmulPath::Fused => {
-                    self.run_matmul(Kernel::Matmul, x, &w.codes, Some(w), &y, (m, n, k))?
+                    self.run_matmul(false, x, Weight::Quantized(w), &y, (m, n, k))?
                 }
                 MatmulPath::Gemv => {
-                    if m > GEMV_MAX_M {
-                        return Err(Error::Shape(format!(
-                            "the GEMV path takes M <= {GEMV_MAX_M}, not {m}"
-                        )));
-                    }
-                    let kernel = Kernel::Gemv {
-                        subgroup: self.features().subgroup,
-                    };
-                    self.run_matmul(kernel, x, &w.codes, Some(w), &y, (m, n, k))?;
+                    self.run_matmul(true, x, Weight::Quantized(w), &y, (m, n, k))?
                 }
                 MatmulPath::Integer => self.run_integer(x, w, &y, (m, n, k))?,
             }
@@ -164,7 +165,7 @@ impl GpuContext {
         let (m, n, k) = self.check_linear(x, &w.shape)?;
         let y = self.storage_buffer((m * n * 4) as u64, "wgquant matmul output")?;
         if m * n * k > 0 {
-            self.run_matmul(Kernel::Matmul, x, &w.buffer, None, &y, (m, n, k))?;
+            self.run_matmul(false, x, Weight::F32(&w.buffer), &y, (m, n, k))?;
         }
         Ok(GpuTensor {
             buffer: y,
@@ -230,40 +231,90 @@ impl GpuContext {
         self.window(buffer, 0, (buffer.size() / 4) as usize, 4)
     }
 
-    /// Runs the tiled matmul or GEMV kernel; W is f32 (`w_buf`) when `w` is `None`.
+    /// `y = x . W^T` for a GGUF weight: fused, GEMV, or dequantize-then-matmul.
+    pub fn linear_gguf(
+        &self,
+        x: &GpuTensor,
+        w: &GpuGgufTensor,
+        path: Option<MatmulPath>,
+    ) -> Result<(GpuTensor, MatmulPath)> {
+        let (m, n, k) = self.check_linear(x, &w.shape)?;
+        let path = path.unwrap_or_else(|| self.choose_matmul_path(m));
+        let y = self.storage_buffer((m * n * 4) as u64, "wgquant linear output")?;
+        if m * n * k > 0 {
+            match path {
+                MatmulPath::DequantizeThenMatmul => {
+                    let wf = self.dequantize_gguf_tensor(w)?;
+                    self.run_matmul(false, x, Weight::F32(&wf.buffer), &y, (m, n, k))?;
+                }
+                MatmulPath::Fused => self.run_matmul(false, x, Weight::Gguf(w), &y, (m, n, k))?,
+                MatmulPath::Gemv => self.run_matmul(true, x, Weight::Gguf(w), &y, (m, n, k))?,
+                MatmulPath::Integer => {
+                    return Err(Error::Unsupported {
+                        what: "the integer path with GGUF weights".into(),
+                    })
+                }
+            }
+        }
+        Ok((
+            GpuTensor {
+                buffer: y,
+                shape: vec![m, n],
+                dtype: DType::F32,
+            },
+            path,
+        ))
+    }
+
+    /// Runs the tiled matmul (or, with `gemv`, the GEMV kernel) on one kind of weight.
     fn run_matmul(
         &self,
-        kernel: Kernel,
+        gemv: bool,
         x: &GpuTensor,
-        w_buf: &wgpu::Buffer,
-        w: Option<&GpuQuantizedTensor>,
+        w: Weight<'_>,
         y: &wgpu::Buffer,
         (m, n, k): (usize, usize, usize),
     ) -> Result<()> {
+        if gemv && m > GEMV_MAX_M {
+            return Err(Error::Shape(format!(
+                "the GEMV path takes M <= {GEMV_MAX_M}, not {m}"
+            )));
+        }
+        let gguf = matches!(w, Weight::Gguf(_));
+        let kernel = if gemv {
+            Kernel::Gemv {
+                subgroup: self.features().subgroup,
+                gguf,
+            }
+        } else {
+            Kernel::Matmul { gguf }
+        };
         let dummy = self.storage_buffer(4, "wgquant unused")?;
-        let (geom, scales, zeros, global) = match w {
-            Some(w) => (
-                self.weight_geom(&w.scheme, n, k)?,
-                &w.scales,
-                &w.zeros,
-                &w.global,
+        let plain = Geom {
+            rows: n as u32,
+            cols: k as u32,
+            ..Default::default()
+        };
+        let (geom, constants, codes, scales, zeros, global) = match w {
+            Weight::F32(b) => (plain, weight_constants(None), b, &dummy, &dummy, &dummy),
+            Weight::Quantized(q) => (
+                self.weight_geom(&q.scheme, n, k)?,
+                weight_constants(Some(&q.scheme)),
+                &q.codes,
+                &q.scales,
+                &q.zeros,
+                &q.global,
             ),
-            None => (
-                Geom {
-                    rows: n as u32,
-                    cols: k as u32,
-                    ..Default::default()
-                },
+            Weight::Gguf(t) => (
+                plain,
+                gguf_constants(t.ty, DType::F32),
+                &t.blocks,
                 &dummy,
                 &dummy,
                 &dummy,
             ),
         };
-        let pipeline = self.pipelines.get(
-            &self.device,
-            kernel,
-            &weight_constants(w.map(|w| &w.scheme)),
-        )?;
+        let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
         let dims = Dims {
             m: m as u32,
             n: n as u32,
@@ -276,7 +327,7 @@ impl GpuContext {
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let bindings = [
-            (w_buf, self.whole(w_buf)),
+            (codes, self.whole(codes)),
             (scales, self.whole(scales)),
             (zeros, self.whole(zeros)),
             (global, self.whole(global)),
@@ -284,20 +335,16 @@ impl GpuContext {
             (y, self.whole(y)),
             (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
         ];
-        let grid = match kernel {
-            Kernel::Gemv { .. } => {
-                let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-                let gx = (n as u32).clamp(1, max);
-                [gx, (n as u32).div_ceil(gx)]
-            }
-            _ => [(n as u32).div_ceil(64), (m as u32).div_ceil(64)],
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        let grid = if gemv {
+            let gx = (n as u32).clamp(1, max);
+            [gx, (n as u32).div_ceil(gx)]
+        } else {
+            [(n as u32).div_ceil(64), (m as u32).div_ceil(64)]
         };
-        if grid
-            .iter()
-            .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
-        {
+        if grid.iter().any(|&g| g > max) {
             return Err(Error::TooLarge(format!(
-                "a {m} x {n} output needs more than 65,535 tiles in one dimension"
+                "a {m} x {n} output needs more than {max} tiles in one dimension"
             )));
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);

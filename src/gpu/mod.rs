@@ -4,7 +4,7 @@ pub mod buffers;
 pub mod context;
 mod dequantize;
 mod dispatch;
-mod gguf;
+pub mod gguf;
 pub mod matmul;
 mod pipelines;
 mod quantize;

@@ -20,10 +20,11 @@ pub enum Kernel {
     GgufQuantize,
     /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
     GgufDequantize,
-    /// Tiled `x . W^T` with W f32 or decoded in the tile load (`shaders/matmul.wgsl`).
-    Matmul,
+    /// Tiled `x . W^T` with W f32 or decoded in the tile load (`shaders/matmul.wgsl`); `gguf`:
+    /// W holds GGUF blocks.
+    Matmul { gguf: bool },
     /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
-    Gemv { subgroup: bool },
+    Gemv { subgroup: bool, gguf: bool },
     /// int8 x int8 dot products (`shaders/int_matmul.wgsl`), with the dot4I8Packed builtin or a
     /// manual fallback.
     IntMatmul { builtin_dot: bool },
@@ -38,15 +39,30 @@ pub enum Access {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::Dequantize,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
-        Kernel::Matmul,
-        Kernel::Gemv { subgroup: false },
-        Kernel::Gemv { subgroup: true },
+        Kernel::Matmul { gguf: false },
+        Kernel::Matmul { gguf: true },
+        Kernel::Gemv {
+            subgroup: false,
+            gguf: false,
+        },
+        Kernel::Gemv {
+            subgroup: true,
+            gguf: false,
+        },
+        Kernel::Gemv {
+            subgroup: false,
+            gguf: true,
+        },
+        Kernel::Gemv {
+            subgroup: true,
+            gguf: true,
+        },
         Kernel::IntMatmul { builtin_dot: false },
         Kernel::IntMatmul { builtin_dot: true },
     ];
@@ -56,6 +72,14 @@ impl Kernel {
         let common = include_str!("../../shaders/common.wgsl");
         let codec = include_str!("../../shaders/codec.wgsl");
         let weights = include_str!("../../shaders/weights.wgsl");
+        let gguf_blocks = include_str!("../../shaders/gguf_blocks.wgsl");
+        let weights_of = |gguf: bool| -> [&str; 2] {
+            if gguf {
+                [gguf_blocks, include_str!("../../shaders/weights_gguf.wgsl")]
+            } else {
+                [codec, weights]
+            }
+        };
         let parts: Vec<&str> = match self {
             Kernel::Reduce => vec![common, codec, include_str!("../../shaders/reduce.wgsl")],
             Kernel::Quantize => vec![common, codec, include_str!("../../shaders/quantize.wgsl")],
@@ -66,25 +90,27 @@ impl Kernel {
                 include_str!("../../shaders/dequantize.wgsl"),
             ],
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
-                vec![common, include_str!("../../shaders/gguf.wgsl")]
+                vec![common, gguf_blocks, include_str!("../../shaders/gguf.wgsl")]
             }
-            Kernel::Matmul => vec![
-                common,
-                codec,
-                weights,
-                include_str!("../../shaders/matmul.wgsl"),
-            ],
-            Kernel::Gemv { subgroup } => vec![
-                common,
-                codec,
-                weights,
-                if subgroup {
+            Kernel::Matmul { gguf } => {
+                let [a, b] = weights_of(gguf);
+                vec![common, a, b, include_str!("../../shaders/matmul.wgsl")]
+            }
+            Kernel::Gemv { subgroup, gguf } => {
+                let [a, b] = weights_of(gguf);
+                let reduce = if subgroup {
                     include_str!("../../shaders/reduce_sum_subgroup.wgsl")
                 } else {
                     include_str!("../../shaders/reduce_sum_workgroup.wgsl")
-                },
-                include_str!("../../shaders/gemv.wgsl"),
-            ],
+                };
+                vec![
+                    common,
+                    a,
+                    b,
+                    reduce,
+                    include_str!("../../shaders/gemv.wgsl"),
+                ]
+            }
             Kernel::IntMatmul { builtin_dot } => vec![
                 common,
                 codec,
@@ -102,7 +128,7 @@ impl Kernel {
 
     /// The adapter features the kernel needs beyond core WebGPU.
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, Kernel::Gemv { subgroup: true })
+        matches!(self, Kernel::Gemv { subgroup: true, .. })
     }
 
     /// The entry point in [`Kernel::source`].
@@ -127,7 +153,7 @@ impl Kernel {
                 &[Uniform, Read, ReadWrite, ReadWrite, Read]
             }
             // W scales, zero points, global scale, x, y, dims
-            Kernel::Matmul | Kernel::Gemv { .. } => {
+            Kernel::Matmul { .. } | Kernel::Gemv { .. } => {
                 &[Uniform, Read, Read, Read, Read, Read, ReadWrite, Uniform]
             }
             // W scales, zero points, global scale, x codes, x scales, y, dims
@@ -342,6 +368,19 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
         }
         out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
+        out.push((
+            Kernel::Matmul { gguf: true },
+            gguf_constants(ty, DType::F32),
+        ));
+        for subgroup in [false, true] {
+            out.push((
+                Kernel::Gemv {
+                    subgroup,
+                    gguf: true,
+                },
+                gguf_constants(ty, DType::F32),
+            ));
+        }
     }
     // Matmul paths: f32 W, then every weight scheme the dequantize kernel takes.
     let dequantized: Vec<Constants> = out
@@ -351,9 +390,15 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
         .collect();
     for c in std::iter::once(weight_constants(None)).chain(dequantized) {
         for k in [
-            Kernel::Matmul,
-            Kernel::Gemv { subgroup: false },
-            Kernel::Gemv { subgroup: true },
+            Kernel::Matmul { gguf: false },
+            Kernel::Gemv {
+                subgroup: false,
+                gguf: false,
+            },
+            Kernel::Gemv {
+                subgroup: true,
+                gguf: false,
+            },
         ] {
             out.push((k, c.clone()));
         }
