@@ -195,3 +195,33 @@ fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
     }
     return f32(bitcast<i32>(code << (32u - BITS)) >> (32u - BITS)) * sp;
 }
+
+// Whether x (subnormals flushed) lies outside its block's representable range, so that its code
+// was clamped or saturated; mirrors src/reference/calibrate.rs `clipped`.
+fn is_clipped(x: f32, sp: f32, zero: u32, global: f32) -> bool {
+    if (KIND == 3u) {
+        var v = 0.0;
+        if (PARAM == 3u) {
+            v = ldexp(x, -e8m0_exponent(sp));
+        } else if (PARAM == 4u) {
+            if (global != 0.0) {
+                v = x / (sp * global);
+            }
+        } else if (sp != 0.0) {
+            v = x / sp;
+        }
+        return abs(v) > mf_magnitude(MF_MAX, MF_MBITS, MF_BIAS);
+    }
+    if (sp == 0.0) {
+        return false;
+    }
+    if (KIND == 2u) {
+        return abs(x / sp) > 1.0;
+    }
+    let v = round(x / sp);
+    if (KIND == 1u) {
+        let u = v + f32(zero);
+        return u < 0.0 || u > f32(QMAX_CODE);
+    }
+    return v < f32(QMIN) || v > f32(QMAX_CODE);
+}

@@ -25,8 +25,8 @@ struct Geom {
     scale_offset: u32,
     count: u32,        // work items in this dispatch
     status_slot: u32,  // this chunk's pair of status words
-    _pad0: u32,
-    _pad1: u32,
+    aux: u32,          // a kernel's own parameter (the histogram's bins / amax as f32 bits)
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> g: Geom;
@@ -74,6 +74,29 @@ fn is_finite_bits(x: f32) -> bool {
 // SPEC section 8: magnitudes below 2^-126 count as zero.
 fn flush_subnormal(x: f32) -> f32 {
     return select(x, 0.0, abs(x) < F32_MIN_NORMAL);
+}
+
+// Where block `block` (counted from g.scale_base) lies: its first chunk row and column, and its
+// height and width (edge blocks are partial).
+struct BlockSpan {
+    first_row: u32,
+    c0: u32,
+    height: u32,
+    width: u32,
+}
+
+fn block_span(lb: u32) -> BlockSpan {
+    let block = g.scale_base + lb;
+    let t = block / g.grid_cols;
+    let m = t / g.grid_rows;
+    let r0 = (t % g.grid_rows) * g.block_rows;
+    let c0 = (block % g.grid_cols) * g.block_cols;
+    return BlockSpan(
+        m * g.mat_rows + r0 - g.row_base,
+        c0,
+        min(g.block_rows, g.mat_rows - r0),
+        min(g.block_cols, g.cols - c0),
+    );
 }
 
 // Index into the bound scale window of the block holding (chunk row, col).

@@ -4,6 +4,10 @@
 @group(0) @binding(3) var<storage, read> zeros: array<u32>;
 @group(0) @binding(4) var<storage, read> global_scale: array<f32>;
 @group(0) @binding(5) var<storage, read_write> codes: array<u32>;
+// With COUNT_CLIPPED: how many elements fell outside the representable range (static
+// calibration quantizes new activations with fixed scales and reports this).
+@group(0) @binding(6) var<storage, read_write> clipped: array<atomic<u32>>;
+override COUNT_CLIPPED: bool = false;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -38,6 +42,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         let x = flush_subnormal(load_x(g.x_offset + row * g.cols + col));
         word |= encode(x, scales[b], zero, global) << (j * BITS);
+        if (COUNT_CLIPPED && is_clipped(x, scales[b], zero, global)) {
+            atomicAdd(&clipped[0], 1u);
+        }
     }
     codes[g.code_offset + w] = word;
 }

@@ -21,18 +21,10 @@ var<workgroup> part_hi: array<f32, WG>;
 
 // (min, max) over the elements [start, height * width) of block `lb`, stepping by `step`.
 fn block_range(lb: u32, start: u32, step: u32) -> vec2<f32> {
-    let block = g.scale_base + lb;
-    let gc = block % g.grid_cols;
-    let t = block / g.grid_cols;
-    let m = t / g.grid_rows;
-    let r0 = (t % g.grid_rows) * g.block_rows;
-    let c0 = gc * g.block_cols;
-    let height = min(g.block_rows, g.mat_rows - r0);
-    let width = min(g.block_cols, g.cols - c0);
-    let first_row = m * g.mat_rows + r0 - g.row_base;
+    let span = block_span(lb);
     var r = vec2<f32>(F32_MAX, -F32_MAX);
-    for (var i = start; i < height * width; i += step) {
-        let flat = (first_row + i / width) * g.cols + c0 + i % width;
+    for (var i = start; i < span.height * span.width; i += step) {
+        let flat = (span.first_row + i / span.width) * g.cols + span.c0 + i % span.width;
         let x = load_x(g.x_offset + flat);
         if (!is_finite_bits(x)) {
             atomicMin(&status[2u * g.status_slot], flat);

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod agreement;
+pub mod calibration;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod convert;
@@ -25,9 +26,11 @@ pub mod reference;
 pub mod scheme;
 pub mod synth;
 
+pub use calibration::Calibration;
 pub use error::{Error, Result};
 pub use gguf::GgufTensor;
 pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
+pub use gpu::calibrate::Calibrator;
 pub use gpu::context::{GpuContext, GpuFeatures};
 pub use gpu::gguf::GpuGgufTensor;
 pub use gpu::matmul::MatmulPath;

@@ -41,6 +41,19 @@ pub fn normal(n: usize, std: f64, seed: u64) -> Vec<f32> {
     (0..n).map(|_| (rng.normal() * std) as f32).collect()
 }
 
+/// `n` samples of Student's t with `dof` degrees of freedom (heavy tails, like real weights):
+/// Z / sqrt(V / dof), V a sum of `dof` squared normals.
+pub fn student_t(n: usize, dof: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let z = rng.normal();
+            let v: f64 = (0..dof).map(|_| rng.normal().powi(2)).sum();
+            (z / (v / dof as f64).sqrt()) as f32
+        })
+        .collect()
+}
+
 /// Signal-to-quantization-noise ratio in dB: 20 log10(||x|| / ||x - x'||).
 pub fn sqnr_db(x: &[f32], y: &[f32]) -> f64 {
     let (mut sig, mut noise) = (0.0f64, 0.0f64);

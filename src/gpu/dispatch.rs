@@ -28,7 +28,9 @@ pub(crate) struct Geom {
     pub scale_offset: u32,
     pub count: u32,
     pub status_slot: u32,
-    pub _pad: [u32; 2],
+    /// A kernel's own parameter (`aux` in WGSL).
+    pub aux: u32,
+    pub _pad: u32,
 }
 
 impl Geom {

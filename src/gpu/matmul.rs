@@ -364,9 +364,60 @@ impl GpuContext {
         if let Some(why) = integer_path_refusal(&w.scheme, k) {
             return Err(Error::Unsupported { what: why });
         }
+        let xq = self.quantize_tensor(x, &activation_scheme(&w.scheme, k))?;
+        self.integer_kernel(&xq, w, y, (m, n, k))
+    }
+
+    /// The integer path on activations already quantized (by
+    /// [`GpuContext::quantize_activations`]): per row, or per block of K equal to W's blocks.
+    pub fn linear_quantized(
+        &self,
+        xq: &GpuQuantizedTensor,
+        w: &GpuQuantizedTensor,
+    ) -> Result<GpuTensor> {
+        let (&[m, k], &[n, kw]) = (xq.shape.as_slice(), w.shape.as_slice()) else {
+            return Err(Error::Shape(format!(
+                "linear takes x [M, K] and W [N, K], got {:?} and {:?}",
+                xq.shape, w.shape
+            )));
+        };
+        if k != kw {
+            return Err(Error::Shape(format!(
+                "x has K = {k} but W has K = {kw} (W is [N, K])"
+            )));
+        }
+        if let Some(why) = integer_path_refusal(&w.scheme, k) {
+            return Err(Error::Unsupported { what: why });
+        }
+        let xb = activation_block(&xq.scheme, k);
+        let want = QuantScheme::default().with_level(QuantLevel::block([1, xb]));
+        if xq.scheme != want || (xb != k && xb != block_along_k(&w.scheme, k)?) {
+            return Err(Error::Unsupported {
+                what: format!(
+                    "activations `{}` for the integer path (quantize them with quantize_activations, per row or per W block)",
+                    xq.scheme
+                ),
+            });
+        }
+        let y = self.storage_buffer((m * n * 4) as u64, "wgquant linear output")?;
+        if m * n * k > 0 {
+            self.integer_kernel(xq, w, &y, (m, n, k))?;
+        }
+        Ok(GpuTensor {
+            buffer: y,
+            shape: vec![m, n],
+            dtype: DType::F32,
+        })
+    }
+
+    fn integer_kernel(
+        &self,
+        xq: &GpuQuantizedTensor,
+        w: &GpuQuantizedTensor,
+        y: &wgpu::Buffer,
+        (m, n, k): (usize, usize, usize),
+    ) -> Result<()> {
         let block = block_along_k(&w.scheme, k)?;
-        let x_scheme = activation_scheme(&w.scheme, k);
-        let xq = self.quantize_tensor(x, &x_scheme)?;
         let builtin_dot = self.packed_dot_builtin();
         let kernel = Kernel::IntMatmul { builtin_dot };
         let pipeline =
@@ -379,7 +430,7 @@ impl GpuContext {
             x_words: k.div_ceil(4) as u32,
             w_words: k.div_ceil(w.scheme.codes_per_word()) as u32,
             block: block as u32,
-            x_block: activation_block(&x_scheme, k) as u32,
+            x_block: activation_block(&xq.scheme, k) as u32,
             y_offset: 0,
         };
         let dims_buf = self.uniform(bytemuck::bytes_of(&dims));

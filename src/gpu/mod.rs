@@ -1,6 +1,7 @@
 //! The GPU side: context, buffers, pipeline cache and one host module per kernel family.
 
 pub mod buffers;
+pub mod calibrate;
 pub mod context;
 mod dequantize;
 mod dispatch;

@@ -1,15 +1,18 @@
 //! Quantization on the GPU: per-block (or two-pass whole-tensor) reduction to scales, then
 //! quantize + pack, chunk by chunk; one submit and one small status readback per tensor.
 
+use crate::calibration::{Calibration, HISTOGRAM_BINS};
 use crate::error::{Error, Result};
 use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Chunk, Geom};
 use crate::gpu::shaders::{
-    quantize_constants, reduce_constants, DType, Kernel, ReduceOut, PER_THREAD_MAX,
+    calibrate_constants, histogram_constants, quantize_constants, reduce_constants, DType, Kernel,
+    ReduceOut, PER_THREAD_MAX,
 };
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
+use crate::reference::calibrate::{histogram_percentile, scale_for_amax};
 use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme};
 
 /// Elements per partial (min, max) in pass 1 of a whole-tensor reduction.
@@ -67,32 +70,243 @@ impl GpuContext {
         x: &GpuTensor,
         scheme: &QuantScheme,
     ) -> Result<GpuQuantizedTensor> {
+        Ok(self
+            .quantize_inner(x, scheme, Scales::MinMax, false)
+            .await?
+            .0)
+    }
+
+    /// Quantizes host data with a calibration method other than MinMax.
+    ///
+    /// ```no_run
+    /// # use wgquant::{Calibration, GpuContext};
+    /// let ctx = GpuContext::new()?;
+    /// let w = wgquant::synth::normal(64 * 64, 1.0, 1);
+    /// let q = ctx.quantize_calibrated(&w, &[64, 64], &"q4s:block32:f16".parse()?, Calibration::Mse)?;
+    /// # Ok::<(), wgquant::Error>(())
+    /// ```
+    pub fn quantize_calibrated<T: HostElement>(
+        &self,
+        data: &[T],
+        shape: &[usize],
+        scheme: &QuantScheme,
+        calibration: Calibration,
+    ) -> Result<QuantizedTensor> {
+        Layout::new(scheme, shape)?;
+        calibration.check(scheme)?;
+        check_len(data.len(), shape)?;
+        let x = self.upload(data, shape)?;
+        let q = self.quantize_tensor_calibrated(&x, scheme, calibration)?;
+        self.download_quantized(&q)
+    }
+
+    /// Quantizes a device tensor with `calibration`, keeping the result on the device.
+    pub fn quantize_tensor_calibrated(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+        calibration: Calibration,
+    ) -> Result<GpuQuantizedTensor> {
+        calibration.check(scheme)?;
         let layout = Layout::new(scheme, &x.shape)?;
-        scheme.ensure_implemented()?;
+        match (calibration, scheme.level) {
+            (Calibration::MinMax, _) => self.quantize_tensor(x, scheme),
+            (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
+                let (lo, hi) = self.value_range(x)?;
+                let amax = (-lo).max(hi).max(0.0);
+                let hist = self.histogram(x, amax)?;
+                let clip = histogram_percentile(&hist, amax, p);
+                let sp = scale_for_amax(scheme, clip).ok_or_else(|| Error::ScaleOverflow {
+                    block: 0,
+                    param: format!("{:?}", scheme.param),
+                })?;
+                Ok(self.quantize_with_scales(x, scheme, &[sp], &[], false)?.0)
+            }
+            _ => Ok(pollster::block_on(self.quantize_inner(
+                x,
+                scheme,
+                Scales::Calibrated(calibration),
+                false,
+            ))?
+            .0),
+        }
+    }
+
+    /// Quantizes with given per-block scales (and zero points): static calibration's fixed
+    /// parameters. With `count_clipped`, also returns how many elements fell outside the range.
+    pub(crate) fn quantize_with_scales(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+        scales: &[f32],
+        zeros: &[u8],
+        count_clipped: bool,
+    ) -> Result<(GpuQuantizedTensor, u64)> {
+        pollster::block_on(self.quantize_inner(
+            x,
+            scheme,
+            Scales::Given { scales, zeros },
+            count_clipped,
+        ))
+    }
+
+    /// (min, max) of a device tensor, subnormals flushed; non-finite values are an error.
+    pub(crate) fn value_range(&self, x: &GpuTensor) -> Result<(f32, f32)> {
+        let scheme = QuantScheme::default();
+        let layout = Layout::new(&scheme, &x.shape)?;
+        if layout.is_empty() {
+            return Ok((0.0, 0.0));
+        }
+        let chunks = plan_chunks(&layout, &scheme.level, self.chunk_bytes)?;
+        let status = self.status_buffer(chunks.len())?;
+        let range = self.storage_buffer(8, "wgquant range")?;
+        let out = self.empty_output(&layout, &scheme)?;
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let run = QuantizeRun {
+            ctx: self,
+            layout: &layout,
+            scheme: &scheme,
+            x,
+            out: &out,
+            status: &status,
+        };
+        run.whole_tensor(&mut encoder, &chunks, ReduceOut::Range, Some(&range))?;
+        self.queue.submit([encoder.finish()]);
+        pollster::block_on(scope.finish("range"))?;
+        let words: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&self.read_bytes(&status, status.size())?);
+        check_status(&layout, &chunks, &words, &scheme)?;
+        let r: Vec<f32> = bytemuck::pod_collect_to_vec(&self.read_bytes(&range, 8)?);
+        Ok((r[0], r[1]))
+    }
+
+    /// Counts of |x| in 2048 bins over [0, top] (the last bin also takes everything above).
+    pub(crate) fn histogram(&self, x: &GpuTensor, top: f32) -> Result<Vec<u64>> {
+        let n = x.len();
+        let mut hist = vec![0u64; HISTOGRAM_BINS];
+        if top == 0.0 || n == 0 {
+            hist[0] = n as u64;
+            return Ok(hist);
+        }
+        let scheme = QuantScheme::default();
+        let layout = Layout::new(&scheme, &x.shape)?;
+        let bins = self.storage_buffer((HISTOGRAM_BINS * 4) as u64, "wgquant histogram")?;
+        let pipeline = self.pipelines.get(
+            &self.device,
+            Kernel::Histogram,
+            &histogram_constants(x.dtype),
+        )?;
+        let inv = HISTOGRAM_BINS as f32 / top;
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        for chunk in plan_chunks(&layout, &scheme.level, self.chunk_bytes)? {
+            let count = chunk.elements(&layout);
+            let xw = self.window(
+                &x.buffer,
+                chunk.row_start * layout.cols,
+                count,
+                x.dtype.bytes(),
+            );
+            let geom = Geom {
+                x_offset: xw.elem_offset,
+                count: count as u32,
+                aux: inv.to_bits(),
+                ..Default::default()
+            };
+            let bw = self.window(&bins, 0, HISTOGRAM_BINS, 4);
+            self.dispatch(
+                &mut encoder,
+                &pipeline,
+                &geom,
+                &[(&x.buffer, xw), (&bins, bw)],
+                (count as u32).div_ceil(64),
+            );
+        }
+        self.queue.submit([encoder.finish()]);
+        pollster::block_on(scope.finish("histogram"))?;
+        let counts: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&self.read_bytes(&bins, (HISTOGRAM_BINS * 4) as u64)?);
+        for (h, c) in hist.iter_mut().zip(counts) {
+            *h = c as u64;
+        }
+        Ok(hist)
+    }
+
+    fn status_buffer(&self, chunks: usize) -> Result<wgpu::Buffer> {
+        self.buffer_from_bytes(
+            bytemuck::cast_slice(&vec![CLEAR; 2 * (chunks + 1)]),
+            "wgquant status",
+        )
+    }
+
+    fn empty_output(&self, layout: &Layout, scheme: &QuantScheme) -> Result<GpuQuantizedTensor> {
         let blocks = layout.num_blocks() as u64;
         let zeros = if scheme.mode == QuantMode::Affine {
             blocks
         } else {
             1
         };
-        let out = GpuQuantizedTensor {
+        Ok(GpuQuantizedTensor {
             scheme: *scheme,
-            shape: x.shape.clone(),
+            shape: layout.shape.clone(),
             codes: self.storage_buffer(layout.code_words() as u64 * 4, "wgquant codes")?,
             scales: self.storage_buffer(blocks * 4, "wgquant scales")?,
             zeros: self.storage_buffer(zeros * 4, "wgquant zero points")?,
             global: self.storage_buffer(4, "wgquant global scale")?,
-        };
+        })
+    }
+
+    /// The quantization pipeline: scales (by `scales`), then pack; one submit and one status
+    /// readback. Returns the number of clipped elements when `count_clipped`.
+    async fn quantize_inner(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+        scales: Scales<'_>,
+        count_clipped: bool,
+    ) -> Result<(GpuQuantizedTensor, u64)> {
+        self.quantize_stages(x, scheme, scales, Some(count_clipped))
+            .await
+    }
+
+    /// Scales, then (with `pack = Some(count_clipped)`) quantize + pack.
+    pub(crate) async fn quantize_stages(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+        scales: Scales<'_>,
+        pack: Option<bool>,
+    ) -> Result<(GpuQuantizedTensor, u64)> {
+        let count_clipped = pack.unwrap_or(false);
+        let layout = Layout::new(scheme, &x.shape)?;
+        scheme.ensure_implemented()?;
+        let out = self.empty_output(&layout, scheme)?;
         if layout.is_empty() {
-            return Ok(out);
+            return Ok((out, 0));
         }
         let chunks = plan_chunks(&layout, &scheme.level, self.chunk_bytes)?;
-        let status_words = 2 * (chunks.len() + 1);
-        let status = self.buffer_from_bytes(
-            bytemuck::cast_slice(&vec![CLEAR; status_words]),
-            "wgquant status",
-        )?;
-
+        let status = self.status_buffer(chunks.len())?;
+        let clipped = self.storage_buffer(4, "wgquant clipped count")?;
+        if let Scales::Given { scales, zeros } = scales {
+            if scales.len() != layout.num_blocks()
+                || (scheme.mode == QuantMode::Affine && zeros.len() != scales.len())
+            {
+                return Err(Error::Shape(format!(
+                    "{} given scales and {} zero points for {} blocks",
+                    scales.len(),
+                    zeros.len(),
+                    layout.num_blocks()
+                )));
+            }
+            self.queue
+                .write_buffer(&out.scales, 0, bytemuck::cast_slice(scales));
+            let z: Vec<u32> = zeros.iter().map(|&z| z as u32).collect();
+            if !z.is_empty() {
+                self.queue
+                    .write_buffer(&out.zeros, 0, bytemuck::cast_slice(&z));
+            }
+        }
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let run = QuantizeRun {
@@ -104,35 +318,51 @@ impl GpuContext {
             status: &status,
         };
         let nvfp4 = scheme.param == QuantParam::E4M3;
-        if nvfp4 {
-            run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global)?;
-        }
-        match scheme.level {
-            QuantLevel::Tensor if !nvfp4 => {
-                run.whole_tensor(&mut encoder, &chunks, ReduceOut::Scale)?
-            }
-            _ => {
+        match scales {
+            Scales::Given { .. } => {}
+            Scales::Calibrated(c) => {
                 for (slot, chunk) in chunks.iter().enumerate() {
-                    run.block_scales(&mut encoder, chunk, slot)?;
+                    run.block_scales(&mut encoder, chunk, slot, Some(c))?;
+                }
+            }
+            Scales::MinMax => {
+                if nvfp4 {
+                    run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global, None)?;
+                }
+                match scheme.level {
+                    QuantLevel::Tensor if !nvfp4 => {
+                        run.whole_tensor(&mut encoder, &chunks, ReduceOut::Scale, None)?
+                    }
+                    _ => {
+                        for (slot, chunk) in chunks.iter().enumerate() {
+                            run.block_scales(&mut encoder, chunk, slot, None)?;
+                        }
+                    }
                 }
             }
         }
-        for chunk in &chunks {
-            run.pack(&mut encoder, chunk)?;
+        if pack.is_some() {
+            for chunk in &chunks {
+                run.pack(&mut encoder, chunk, &clipped, count_clipped)?;
+            }
         }
         self.queue.submit([encoder.finish()]);
         let scope = scope.finish("quantize");
-        let status = self
-            .read_bytes_async(&status, status_words as u64 * 4)
-            .await?;
+        let words: Vec<u32> =
+            bytemuck::pod_collect_to_vec(&self.read_bytes_async(&status, status.size()).await?);
         scope.await?;
-        check_status(
-            &layout,
-            &chunks,
-            &bytemuck::pod_collect_to_vec(&status),
-            scheme,
-        )?;
-        Ok(out)
+        check_status(&layout, &chunks, &words, scheme)?;
+        let clipped = if count_clipped {
+            u32::from_le_bytes(
+                self.read_bytes_async(&clipped, 4)
+                    .await?
+                    .try_into()
+                    .unwrap_or_default(),
+            ) as u64
+        } else {
+            0
+        };
+        Ok((out, clipped))
     }
 
     /// Reads a device-resident quantized tensor back to the host.
@@ -174,6 +404,17 @@ impl GpuContext {
             global,
         )
     }
+}
+
+/// Where the scales come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Scales<'a> {
+    /// Block extremes (SPEC sections 2-4), including the two-pass whole-tensor reduction.
+    MinMax,
+    /// Percentile or Mse per block.
+    Calibrated(Calibration),
+    /// Fixed in advance (static calibration).
+    Given { scales: &'a [f32], zeros: &'a [u8] },
 }
 
 /// The buffers and geometry of one quantization, recording its dispatches.
@@ -219,13 +460,24 @@ impl QuantizeRun<'_> {
         encoder: &mut wgpu::CommandEncoder,
         chunk: &Chunk,
         slot: usize,
+        calibration: Option<Calibration>,
     ) -> Result<()> {
-        let per_thread = self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
-        let constants = reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread);
+        let per_thread = calibration.is_some()
+            || self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
+        let (kernel, constants) = match calibration {
+            Some(c) => (
+                Kernel::Calibrate,
+                calibrate_constants(self.scheme, self.x.dtype, c),
+            ),
+            None => (
+                Kernel::Reduce,
+                reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread),
+            ),
+        };
         let pipeline = self
             .ctx
             .pipelines
-            .get(&self.ctx.device, Kernel::Reduce, &constants)?;
+            .get(&self.ctx.device, kernel, &constants)?;
         let (first, last) = chunk.blocks(self.layout);
         let xw = self.x_window(chunk);
         let (sw, zw) = self.scale_bindings(first, last - first + 1);
@@ -255,12 +507,14 @@ impl QuantizeRun<'_> {
     }
 
     /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk; pass 2: one
-    /// workgroup reduces them to the tensor's scale (or NVFP4's global scale).
+    /// workgroup reduces them to the tensor's scale, NVFP4's global scale, or (`Range`) the
+    /// tensor's (min, max) into `range`.
     fn whole_tensor(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         chunks: &[Chunk],
         out: ReduceOut,
+        range: Option<&wgpu::Buffer>,
     ) -> Result<()> {
         let counts: Vec<usize> = chunks
             .iter()
@@ -310,9 +564,13 @@ impl QuantizeRun<'_> {
         )?;
         let geom = flat_geom(2 * total, 2 * total, 0, 0, 1, chunks.len());
         let (sw, zw) = self.scale_bindings(0, 1);
+        let (target, tw) = match range {
+            Some(r) => (r, self.whole(r)),
+            None => (&self.out.scales, sw),
+        };
         let bindings = [
             (&partials, all),
-            (&self.out.scales, sw),
+            (target, tw),
             (&self.out.zeros, zw),
             (&self.out.global, global),
             (self.status, status),
@@ -322,11 +580,17 @@ impl QuantizeRun<'_> {
     }
 
     /// One invocation per code word of the chunk.
-    fn pack(&self, encoder: &mut wgpu::CommandEncoder, chunk: &Chunk) -> Result<()> {
+    fn pack(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        clipped: &wgpu::Buffer,
+        count_clipped: bool,
+    ) -> Result<()> {
         let pipeline = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Quantize,
-            &quantize_constants(self.scheme, self.x.dtype),
+            &quantize_constants(self.scheme, self.x.dtype, count_clipped),
         )?;
         let (first, last) = chunk.blocks(self.layout);
         let (w0, w1) = chunk.words(self.layout);
@@ -347,6 +611,7 @@ impl QuantizeRun<'_> {
             (&self.out.zeros, zw),
             (&self.out.global, self.whole(&self.out.global)),
             (&self.out.codes, cw),
+            (clipped, self.whole(clipped)),
         ];
         self.ctx.dispatch(
             encoder,

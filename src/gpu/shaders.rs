@@ -2,6 +2,7 @@
 //! `common.wgsl` and `codec.wgsl` in front of it (the one templating step); variants differ only
 //! in override constants, so no kernel is copied.
 
+use crate::calibration::Calibration;
 use crate::reference::minifloat_of;
 use crate::scheme::{
     GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue,
@@ -28,6 +29,12 @@ pub enum Kernel {
     /// int8 x int8 dot products (`shaders/int_matmul.wgsl`), with the dot4I8Packed builtin or a
     /// manual fallback.
     IntMatmul { builtin_dot: bool },
+    /// Percentile or Mse block scales (`shaders/calibrate.wgsl`).
+    Calibrate,
+    /// Histogram of |x| for tensor-level Percentile (`shaders/histogram.wgsl`).
+    Histogram,
+    /// dequantize(quantize(x)) and the straight-through mask (`shaders/fake_quantize.wgsl`).
+    FakeQuantize,
 }
 
 /// How a kernel uses one binding.
@@ -39,7 +46,7 @@ pub enum Access {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::Dequantize,
@@ -65,6 +72,9 @@ impl Kernel {
         },
         Kernel::IntMatmul { builtin_dot: false },
         Kernel::IntMatmul { builtin_dot: true },
+        Kernel::Calibrate,
+        Kernel::Histogram,
+        Kernel::FakeQuantize,
     ];
 
     /// Full WGSL source: preludes + kernel.
@@ -111,6 +121,13 @@ impl Kernel {
                     include_str!("../../shaders/gemv.wgsl"),
                 ]
             }
+            Kernel::Calibrate => vec![common, codec, include_str!("../../shaders/calibrate.wgsl")],
+            Kernel::Histogram => vec![common, include_str!("../../shaders/histogram.wgsl")],
+            Kernel::FakeQuantize => vec![
+                common,
+                codec,
+                include_str!("../../shaders/fake_quantize.wgsl"),
+            ],
             Kernel::IntMatmul { builtin_dot } => vec![
                 common,
                 codec,
@@ -145,9 +162,17 @@ impl Kernel {
         use Access::*;
         match self {
             // scales, zero points, global scale, status
-            Kernel::Reduce => &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
+            Kernel::Reduce | Kernel::Calibrate => {
+                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite]
+            }
+            // scales, zero points, global scale, codes, clipped-element counter
+            Kernel::Quantize => &[Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite],
             // scales, zero points, global scale, output
-            Kernel::Quantize | Kernel::Dequantize => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            Kernel::Dequantize => &[Uniform, Read, Read, Read, Read, ReadWrite],
+            // bins
+            Kernel::Histogram => &[Uniform, Read, ReadWrite],
+            // scales, zero points, global scale, y, mask
+            Kernel::FakeQuantize => &[Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite],
             // status, output, MXFP4 log2 table
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
                 &[Uniform, Read, ReadWrite, ReadWrite, Read]
@@ -268,8 +293,42 @@ pub fn reduce_constants(
     c
 }
 
-/// Constants of the quantize kernel.
-pub fn quantize_constants(scheme: &QuantScheme, input: DType) -> Constants {
+/// Constants of the quantize kernel; `count_clipped` counts elements outside the range.
+pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: bool) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.extend([
+        ("INPUT", input.code()),
+        ("COUNT_CLIPPED", count_clipped as u32 as f64),
+    ]);
+    c
+}
+
+/// Constants of the calibrate kernel for `calibration` (Percentile or Mse).
+pub fn calibrate_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    calibration: Calibration,
+) -> Constants {
+    let mut c = scheme_constants(scheme);
+    let (method, pct) = match calibration {
+        Calibration::Percentile(p) => (1.0, Calibration::percentile_millionths(p) as f64),
+        _ => (2.0, 0.0),
+    };
+    c.extend([
+        ("INPUT", input.code()),
+        ("METHOD", method),
+        ("PCT_MILLIONTHS", pct),
+    ]);
+    c
+}
+
+/// Constants of the histogram kernel.
+pub fn histogram_constants(input: DType) -> Constants {
+    vec![("INPUT", input.code())]
+}
+
+/// Constants of the fake quantization kernel.
+pub fn fake_quantize_constants(scheme: &QuantScheme, input: DType) -> Constants {
     let mut c = scheme_constants(scheme);
     c.push(("INPUT", input.code()));
     c
@@ -341,7 +400,16 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                         continue;
                     }
                     for input in [DType::F32, DType::F16, DType::BF16] {
-                        out.push((Kernel::Quantize, quantize_constants(&s, input)));
+                        for count in [false, true] {
+                            out.push((Kernel::Quantize, quantize_constants(&s, input, count)));
+                        }
+                        out.push((Kernel::FakeQuantize, fake_quantize_constants(&s, input)));
+                        out.push((Kernel::Histogram, histogram_constants(input)));
+                        for c in [Calibration::Percentile(99.9), Calibration::Mse] {
+                            if c.check(&s).is_ok() {
+                                out.push((Kernel::Calibrate, calibrate_constants(&s, input, c)));
+                            }
+                        }
                         for (o, per_thread) in [
                             (ReduceOut::Range, false),
                             (ReduceOut::Global, false),

@@ -1,6 +1,7 @@
 //! The CPU reference: SPEC.md in plain code. Every GPU kernel is tested against it, so it favours
 //! being obviously right over being fast.
 
+pub mod calibrate;
 pub mod gguf;
 pub mod matmul;
 pub mod minifloat;
