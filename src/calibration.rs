@@ -51,10 +51,10 @@ impl Calibration {
                     return Err(Error::Usage(format!("percentile {p} is outside (0, 100]")));
                 }
                 if scheme.mode == QuantMode::Affine || scheme.param == QuantParam::E4M3 {
-                    return unsupported("takes amax-based scales, not Affine or NVFP4");
+                    return unsupported("Percentile calibration of Affine or NVFP4 scales");
                 }
                 if block_elems.is_some_and(|n| n > MAX_CALIBRATED_BLOCK) {
-                    return unsupported("takes blocks of at most 256 elements");
+                    return unsupported("Percentile calibration of blocks above 256 elements");
                 }
                 Ok(())
             }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use half::{bf16, f16};
 use serde::Serialize;
 
+use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::gpu::buffers::HostElement;
 use crate::gpu::context::GpuContext;
@@ -99,6 +100,8 @@ pub struct ConvertOptions {
     pub exclude: Vec<glob::Pattern>,
     /// Replace an existing output.
     pub force: bool,
+    /// How scales are calibrated (wgquant format; GGUF types follow llama.cpp).
+    pub calibration: crate::calibration::Calibration,
 }
 
 impl ConvertOptions {
@@ -111,6 +114,7 @@ impl ConvertOptions {
             include: Vec::new(),
             exclude: Vec::new(),
             force: false,
+            calibration: crate::calibration::Calibration::MinMax,
         }
     }
 }
@@ -315,11 +319,12 @@ impl Floats {
         ctx: &GpuContext,
         shape: &[usize],
         s: &QuantScheme,
+        c: Calibration,
     ) -> Result<QuantizedTensor> {
         match self {
-            Floats::F32(v) => ctx.quantize(v, shape, s),
-            Floats::F16(v) => ctx.quantize(v, shape, s),
-            Floats::BF16(v) => ctx.quantize(v, shape, s),
+            Floats::F32(v) => ctx.quantize_calibrated(v, shape, s, c),
+            Floats::F16(v) => ctx.quantize_calibrated(v, shape, s, c),
+            Floats::BF16(v) => ctx.quantize_calibrated(v, shape, s, c),
         }
     }
 
@@ -477,7 +482,15 @@ pub fn convert(
                     message: "appears in more than one shard".into(),
                 });
             }
-            plans.push((fi, e.clone(), plan(e, opts)));
+            let p = plan(e, opts);
+            if let Plan::Quantize(Target::Scheme(s)) = &p {
+                opts.calibration.check(s).map_err(|err| Error::Format {
+                    file: f.path.display().to_string(),
+                    tensor: Some(e.name.clone()),
+                    message: err.to_string(),
+                })?;
+            }
+            plans.push((fi, e.clone(), p));
         }
     }
     let mut metadata: BTreeMap<String, String> = BTreeMap::new();
@@ -538,15 +551,24 @@ pub fn convert(
     let (mut reports, mut bytes_done) = (Vec::new(), 0u64);
     for (i, (fi, entry, plan)) in plans.iter().enumerate() {
         let bytes = files[*fi].read(entry)?;
-        let report = convert_tensor(ctx, entry, plan, &bytes, opts.format, &mut sink, output)
-            .map_err(|e| match e {
-                Error::Format { .. } | Error::Io { .. } => e,
-                other => Error::Format {
-                    file: files[*fi].path.display().to_string(),
-                    tensor: Some(entry.name.clone()),
-                    message: other.to_string(),
-                },
-            })?;
+        let report = convert_tensor(
+            ctx,
+            entry,
+            plan,
+            &bytes,
+            opts.format,
+            opts.calibration,
+            &mut sink,
+            output,
+        )
+        .map_err(|e| match e {
+            Error::Format { .. } | Error::Io { .. } => e,
+            other => Error::Format {
+                file: files[*fi].path.display().to_string(),
+                tensor: Some(entry.name.clone()),
+                message: other.to_string(),
+            },
+        })?;
         bytes_done += entry.len;
         reports.push(report);
         progress(&Progress {
@@ -570,12 +592,14 @@ pub fn convert(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn convert_tensor(
     ctx: &GpuContext,
     entry: &TensorEntry,
     plan: &Plan,
     bytes: &[u8],
     format: OutputFormat,
+    calibration: Calibration,
     sink: &mut Sink,
     output: &Path,
 ) -> Result<TensorReport> {
@@ -604,7 +628,7 @@ fn convert_tensor(
     let t0 = Instant::now();
     let (parts, restored): (Vec<Vec<u8>>, Vec<f32>) = match (target, format) {
         (Target::Scheme(s), _) => {
-            let q = floats.quantize(ctx, &entry.shape, &s)?;
+            let q = floats.quantize(ctx, &entry.shape, &s, calibration)?;
             report.gpu_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
             let mut parts = vec![q.code_bytes(), q.scale_bytes()];
             if s.mode == QuantMode::Affine {

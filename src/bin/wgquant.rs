@@ -48,7 +48,7 @@ enum Command {
         /// PATTERN=SCHEME: a scheme for tensors matching a glob (repeatable; first match wins).
         #[arg(long = "scheme-for")]
         scheme_for: Vec<String>,
-        /// Calibration method (only minmax so far).
+        /// Calibration: minmax, mse (per block) or percentile:P (e.g. percentile:99.9).
         #[arg(long, default_value = "minmax")]
         calibration: String,
         /// Also write the report as JSON to this file.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::calibration::Calibration;
 use crate::convert::{
     convert, report_table, restore, ConvertOptions, OutputFormat, Progress, Target,
 };
@@ -32,11 +33,6 @@ fn pattern(text: &str) -> Result<glob::Pattern> {
 
 /// Turns the arguments into conversion options, checking all of them before any work.
 pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
-    if args.calibration != "minmax" {
-        return Err(Error::Unsupported {
-            what: format!("--calibration {} (only minmax)", args.calibration),
-        });
-    }
     let format = if args.gguf {
         OutputFormat::Gguf
     } else {
@@ -64,7 +60,25 @@ pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
         opts.rules.push((pattern(p)?, Target::parse(s, format)?));
     }
     opts.force = args.force;
+    opts.calibration = parse_calibration(&args.calibration)?;
     Ok(opts)
+}
+
+/// `minmax`, `mse` or `percentile:P`.
+pub fn parse_calibration(text: &str) -> Result<Calibration> {
+    match text.to_ascii_lowercase().as_str() {
+        "minmax" => Ok(Calibration::MinMax),
+        "mse" => Ok(Calibration::Mse),
+        t => t
+            .strip_prefix("percentile:")
+            .and_then(|p| p.parse::<f32>().ok())
+            .map(Calibration::Percentile)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--calibration {text}: use minmax, mse or percentile:P (e.g. percentile:99.9)"
+                ))
+            }),
+    }
 }
 
 /// Runs `wgquant quantize`: a progress bar on a terminal (plain lines otherwise), then the
