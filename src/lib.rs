@@ -26,6 +26,11 @@ pub mod reference;
 pub mod scheme;
 pub mod synth;
 
+/// The README, whose `rust` blocks run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use calibration::Calibration;
 pub use error::{Error, Result};
 pub use gguf::GgufTensor;
