@@ -12,6 +12,7 @@
 //! ```
 
 pub mod agreement;
+pub mod bench;
 pub mod calibration;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -75,11 +75,24 @@ enum Command {
         #[arg(long, default_value_t = 512)]
         hidden: usize,
     },
-    /// A quick quantize/dequantize throughput run.
+    /// The benchmark suite (the same as `cargo bench`): quantize/dequantize per scheme, the
+    /// matmul paths and the device roofline, as one table.
     Bench {
-        /// Elements per tensor.
-        #[arg(long, default_value_t = 16 << 20)]
-        elements: usize,
+        /// The full suite (default on real GPUs).
+        #[arg(long)]
+        full: bool,
+        /// The quick suite (default on CPU adapters such as lavapipe).
+        #[arg(long)]
+        quick: bool,
+        /// Timed runs per figure (default 10).
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Write every number as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write a chart of each kernel's fraction of the roofline (SVG).
+        #[arg(long)]
+        svg: Option<PathBuf>,
     },
     /// List adapters and show the selected one's backend, features and limits.
     Info,
@@ -123,7 +136,19 @@ fn main() -> ExitCode {
         } => wgquant::cli::dequantize(&input, &output, force),
         Command::Inspect { file } => wgquant::cli::inspect(&file),
         Command::Demo { hidden } => wgquant::cli::demo(hidden),
-        Command::Bench { elements } => wgquant::cli::bench(elements),
+        Command::Bench {
+            full,
+            quick,
+            reps,
+            json,
+            svg,
+        } => wgquant::cli::bench(wgquant::cli::BenchArgs {
+            full,
+            quick,
+            reps,
+            json,
+            svg,
+        }),
         Command::Info => wgquant::cli::info(),
     };
     match result {

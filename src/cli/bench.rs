@@ -1,60 +1,86 @@
-//! `wgquant bench`: a quick device-resident quantize and dequantize throughput run.
+//! `wgquant bench` (and `cargo bench`, which calls the same function): the suite of
+//! `crate::bench`, printed as one table, optionally written as JSON and as an SVG chart.
 
-use std::time::Instant;
+use std::path::PathBuf;
 
+use crate::bench::{run, svg_chart, table, BenchConfig};
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
-use crate::scheme::QuantScheme;
-use crate::synth;
+use crate::io::safetensors::io_error;
 
-const SCHEMES: [&str; 6] = [
-    "q8s:block32:f16",
-    "q4s:block32:f16",
-    "q4f:block32:f16:affine",
-    "nf4:block64:f16",
-    "e2m1:block32:e8m0",
-    "e2m1:block16:e4m3",
-];
-
-/// Median seconds of `runs` calls after one warm-up.
-fn median_secs(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?;
-    let mut t = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let s = Instant::now();
-        f()?;
-        t.push(s.elapsed().as_secs_f64());
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[runs / 2])
+/// Options of a benchmark run.
+#[derive(Debug, Default, Clone)]
+pub struct BenchArgs {
+    /// Force the full suite (16/64 Mi elements, N = K = 4096); the default on real GPUs.
+    pub full: bool,
+    /// Force the quick suite (4 Mi elements, N = K = 1024); the default on CPU adapters.
+    pub quick: bool,
+    pub reps: Option<usize>,
+    pub json: Option<PathBuf>,
+    pub svg: Option<PathBuf>,
 }
 
-/// Prints GB/s of f32 input for quantize and of f32 output for dequantize, median of 5.
-pub fn bench(elements: usize) -> Result<()> {
-    if elements == 0 || !elements.is_multiple_of(4096) {
-        return Err(Error::Usage(format!(
-            "--elements {elements}: use a positive multiple of 4096"
-        )));
+impl BenchArgs {
+    /// Parses `--full`, `--quick`, `--reps N`, `--json FILE`, `--svg FILE` (for `cargo bench`).
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Self> {
+        let mut a = BenchArgs::default();
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .ok_or_else(|| Error::Usage(format!("{name} needs a value")))
+            };
+            match arg.as_str() {
+                "--full" => a.full = true,
+                "--quick" => a.quick = true,
+                "--reps" => {
+                    a.reps = Some(
+                        value("--reps")?
+                            .parse()
+                            .map_err(|_| Error::Usage("--reps takes a number".into()))?,
+                    )
+                }
+                "--json" => a.json = Some(value("--json")?.into()),
+                "--svg" => a.svg = Some(value("--svg")?.into()),
+                "--bench" => {}
+                other => return Err(Error::Usage(format!("unknown benchmark option `{other}`"))),
+            }
+        }
+        Ok(a)
     }
+}
+
+/// Runs the suite and prints its table; writes JSON and SVG when asked.
+pub fn bench(args: BenchArgs) -> Result<()> {
     let ctx = GpuContext::new()?;
-    println!("adapter: {}", ctx.describe());
-    let shape = [elements / 4096, 4096];
-    let x = ctx.upload(&synth::normal(elements, 1.0, 9), &shape)?;
-    println!("{elements} f32 elements, device-resident, median of 5 (wall clock around submit + readback)");
-    println!(
-        "{:<24} {:>14} {:>16}",
-        "scheme", "quantize GB/s", "dequantize GB/s"
-    );
-    for text in SCHEMES {
-        let scheme: QuantScheme = text.parse()?;
-        let q = ctx.quantize_tensor(&x, &scheme)?;
-        let tq = median_secs(5, || ctx.quantize_tensor(&x, &scheme).map(|_| ()))?;
-        let td = median_secs(5, || {
-            let y = ctx.dequantize_tensor(&q)?;
-            ctx.read_bytes(&y.buffer, 4).map(|_| ())
-        })?;
-        let gb = elements as f64 * 4e-9;
-        println!("{text:<24} {:>14.2} {:>16.2}", gb / tq, gb / td);
+    let cpu_adapter = ctx.adapter_info().device_type == wgpu::DeviceType::Cpu;
+    let mut cfg = if args.full || (!args.quick && !cpu_adapter) {
+        BenchConfig::full()
+    } else {
+        BenchConfig::quick()
+    };
+    if let Some(r) = args.reps {
+        cfg.reps = r;
+    }
+    eprintln!("adapter: {}", ctx.describe());
+    let report = run(&ctx, &cfg, &mut |r| {
+        eprintln!(
+            "  {} {} {} {:?}: {:.2} ms",
+            r.kernel,
+            r.scheme,
+            r.path,
+            r.shape,
+            r.median_s * 1e3
+        )
+    })?;
+    super::emit(&table(&report));
+    if let Some(path) = &args.json {
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        std::fs::write(path, json).map_err(|e| io_error(path, e))?;
+    }
+    if let Some(path) = &args.svg {
+        std::fs::write(path, svg_chart(&report)).map_err(|e| io_error(path, e))?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ mod info;
 mod inspect;
 mod quantize;
 
-pub use bench::bench;
+pub use bench::{bench, BenchArgs};
 pub use demo::demo;
 pub use info::info;
 pub use inspect::{describe, inspect};

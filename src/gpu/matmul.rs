@@ -174,6 +174,20 @@ impl GpuContext {
         })
     }
 
+    /// The GEMV kernel on a plain f32 weight (M <= 8): the baseline of the fused GEMV.
+    pub fn gemv_f32(&self, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
+        let (m, n, k) = self.check_linear(x, &w.shape)?;
+        let y = self.storage_buffer((m * n * 4) as u64, "wgquant gemv output")?;
+        if m * n * k > 0 {
+            self.run_matmul(true, x, Weight::F32(&w.buffer), &y, (m, n, k))?;
+        }
+        Ok(GpuTensor {
+            buffer: y,
+            shape: vec![m, n],
+            dtype: DType::F32,
+        })
+    }
+
     /// Host convenience: x [M, K] row-major and a host quantized W; returns y and the path.
     pub fn linear_host(
         &self,

@@ -4,7 +4,7 @@ pub mod buffers;
 pub mod calibrate;
 pub mod context;
 mod dequantize;
-mod dispatch;
+pub(crate) mod dispatch;
 pub mod gguf;
 pub mod matmul;
 mod pipelines;

@@ -35,6 +35,8 @@ pub enum Kernel {
     Histogram,
     /// dequantize(quantize(x)) and the straight-through mask (`shaders/fake_quantize.wgsl`).
     FakeQuantize,
+    /// vec4 copy, the benchmarks' roofline (`shaders/copy.wgsl`).
+    Copy,
 }
 
 /// How a kernel uses one binding.
@@ -46,7 +48,7 @@ pub enum Access {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::Dequantize,
@@ -75,6 +77,7 @@ impl Kernel {
         Kernel::Calibrate,
         Kernel::Histogram,
         Kernel::FakeQuantize,
+        Kernel::Copy,
     ];
 
     /// Full WGSL source: preludes + kernel.
@@ -123,6 +126,7 @@ impl Kernel {
             }
             Kernel::Calibrate => vec![common, codec, include_str!("../../shaders/calibrate.wgsl")],
             Kernel::Histogram => vec![common, include_str!("../../shaders/histogram.wgsl")],
+            Kernel::Copy => vec![include_str!("../../shaders/copy.wgsl")],
             Kernel::FakeQuantize => vec![
                 common,
                 codec,
@@ -169,8 +173,8 @@ impl Kernel {
             Kernel::Quantize => &[Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite],
             // scales, zero points, global scale, output
             Kernel::Dequantize => &[Uniform, Read, Read, Read, Read, ReadWrite],
-            // bins
-            Kernel::Histogram => &[Uniform, Read, ReadWrite],
+            // bins (Histogram), copy destination (Copy)
+            Kernel::Histogram | Kernel::Copy => &[Uniform, Read, ReadWrite],
             // scales, zero points, global scale, y, mask
             Kernel::FakeQuantize => &[Uniform, Read, Read, Read, Read, ReadWrite, ReadWrite],
             // status, output, MXFP4 log2 table
@@ -480,6 +484,7 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             }
         }
     }
+    out.push((Kernel::Copy, Vec::new()));
     out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     out.dedup();
     out

@@ -1,0 +1,430 @@
+//! The benchmark suite behind `cargo bench` and `wgquant bench`: quantize and dequantize per
+//! scheme (device-resident and end to end), the matmul paths, the CPU reference for context, and
+//! the device roofline (a vec4 copy) that every figure is divided by. Wall clock around submit
+//! and the blocking readback or poll; a warm-up, then the median (and min/max) of `reps` runs
+//! over two rotating inputs.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::gpu::buffers::GpuTensor;
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::Geom;
+use crate::gpu::matmul::MatmulPath;
+use crate::gpu::shaders::Kernel;
+use crate::layout::Layout;
+use crate::scheme::QuantScheme;
+use crate::{reference, synth};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Elements of the quantize/dequantize tensors (rows of 4096).
+    pub sizes: Vec<usize>,
+    pub schemes: Vec<String>,
+    /// M of the matmul runs; N = K = `nk`.
+    pub matmul_m: Vec<usize>,
+    pub nk: usize,
+    /// Weight schemes of the matmul runs.
+    pub matmul_schemes: Vec<String>,
+    pub reps: usize,
+    /// Also time the CPU reference (quantize, at the smallest size).
+    pub cpu: bool,
+}
+
+impl BenchConfig {
+    /// The full suite of the benchmarks issue: every scheme at 16 Mi and 64 Mi elements, M in
+    /// {1, 8, 64, 512} at N = K = 4096, 10 runs. On a CPU-emulated adapter this takes hours.
+    pub fn full() -> Self {
+        BenchConfig {
+            sizes: vec![16 << 20, 64 << 20],
+            schemes: all_schemes(),
+            matmul_m: vec![1, 8, 64, 512],
+            nk: 4096,
+            matmul_schemes: vec!["q4s:block32:f16".into(), "q8s:block32:f16".into()],
+            reps: 10,
+            cpu: true,
+        }
+    }
+
+    /// A run that fits minutes on lavapipe: 4 Mi elements, the main schemes, N = K = 1024.
+    pub fn quick() -> Self {
+        BenchConfig {
+            sizes: vec![4 << 20],
+            schemes: [
+                "q8s:block32:f16",
+                "q4s:block32:f16",
+                "q8s:tensor:f32",
+                "q4f:block32:f16:affine",
+                "nf4:block64:f16",
+                "e4m3:block32:e8m0",
+                "e2m1:block32:e8m0",
+                "e2m1:block16:e4m3",
+            ]
+            .map(String::from)
+            .to_vec(),
+            matmul_m: vec![1, 8, 64],
+            nk: 1024,
+            matmul_schemes: vec!["q4s:block32:f16".into()],
+            reps: 10,
+            cpu: true,
+        }
+    }
+}
+
+/// Every scheme family at block 32 (NF4 64, NVFP4 16) and the integer ones per tensor.
+pub fn all_schemes() -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for value in ["q8s", "q8f", "q4s", "q4f", "q2s", "q2f"] {
+        v.push(format!("{value}:tensor:f32"));
+        v.push(format!("{value}:block32:f16"));
+    }
+    for s in [
+        "q8s:block32:f16:native",
+        "q8f:block32:f16:affine",
+        "q4f:block32:f16:affine",
+        "q2f:block32:f16:affine",
+        "nf4:block64:f16",
+        "e4m3:tensor:f32",
+        "e4m3:block32:bf16",
+        "e5m2:block32:bf16",
+        "e2m1:block32:bf16",
+        "e4m3:block32:e8m0",
+        "e2m1:block32:e8m0",
+        "e2m1:block16:e4m3",
+    ] {
+        v.push(s.into());
+    }
+    v
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// `copy`, `quantize`, `dequantize`, `matmul` or `cpu quantize`.
+    pub kernel: String,
+    pub scheme: String,
+    /// `device`, `e2e`, or the matmul path.
+    pub path: String,
+    pub shape: Vec<usize>,
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+    /// Bytes the kernel must move (read + write).
+    pub bytes: u64,
+    /// f32 input (quantize), f32 output (dequantize) or weight bytes (matmul) per second.
+    pub gb_per_s: f64,
+    pub gflop_per_s: Option<f64>,
+    /// (bytes / roofline bytes per second) / time.
+    pub roofline_fraction: f64,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub adapter: String,
+    pub backend: String,
+    pub driver: String,
+    /// Copy bandwidth (read + write) in bytes per second.
+    pub roofline_bytes_per_s: f64,
+    pub records: Vec<Record>,
+}
+
+/// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up.
+fn time(reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(f64, f64, f64)> {
+    f(0)?;
+    let mut t = Vec::with_capacity(reps);
+    for i in 0..reps.max(1) {
+        let s = Instant::now();
+        f(i)?;
+        t.push(s.elapsed().as_secs_f64());
+    }
+    t.sort_by(f64::total_cmp);
+    Ok((t[t.len() / 2], t[0], t[t.len() - 1]))
+}
+
+impl GpuContext {
+    /// Copies `vec4s` 16-byte words from `a` to `b` with the roofline kernel and waits.
+    fn copy_vec4(&self, a: &wgpu::Buffer, b: &wgpu::Buffer, vec4s: usize) -> Result<()> {
+        let pipeline = self
+            .pipelines
+            .get(&self.device, Kernel::Copy, &Vec::new())?;
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        let geom = Geom {
+            rows: vec4s as u32,
+            ..Default::default()
+        };
+        let bindings = [
+            (a, self.window(a, 0, vec4s * 4, 4)),
+            (b, self.window(b, 0, vec4s * 4, 4)),
+        ];
+        self.dispatch(
+            &mut encoder,
+            &pipeline,
+            &geom,
+            &bindings,
+            (vec4s as u32).div_ceil(64),
+        );
+        self.queue.submit([encoder.finish()]);
+        self.wait()?;
+        pollster::block_on(scope.finish("copy"))
+    }
+}
+
+/// Runs the suite, calling `progress` with each record as it is measured.
+pub fn run(
+    ctx: &GpuContext,
+    cfg: &BenchConfig,
+    progress: &mut dyn FnMut(&Record),
+) -> Result<BenchReport> {
+    let info = ctx.adapter_info();
+    let mut records = Vec::new();
+    let mut push = |r: Record, records: &mut Vec<Record>| {
+        progress(&r);
+        records.push(r);
+    };
+    // Roofline: the largest size that fits one binding twice over.
+    let max_bytes =
+        (ctx.chunk_bytes as usize / 2).min(cfg.sizes.iter().max().copied().unwrap_or(1 << 20) * 4);
+    let vec4s = max_bytes / 16;
+    let (a, b) = (
+        ctx.storage_buffer(max_bytes as u64, "bench a")?,
+        ctx.storage_buffer(max_bytes as u64, "bench b")?,
+    );
+    let (med, min, max) = time(cfg.reps, |_| ctx.copy_vec4(&a, &b, vec4s))?;
+    let moved = (vec4s * 32) as u64;
+    let roofline = moved as f64 / med;
+    push(
+        Record {
+            kernel: "copy".into(),
+            scheme: "-".into(),
+            path: "device".into(),
+            shape: vec![vec4s * 4],
+            median_s: med,
+            min_s: min,
+            max_s: max,
+            bytes: moved,
+            gb_per_s: moved as f64 / med * 1e-9,
+            gflop_per_s: None,
+            roofline_fraction: 1.0,
+        },
+        &mut records,
+    );
+    let fraction = |bytes: u64, secs: f64| bytes as f64 / roofline / secs;
+
+    for &n in &cfg.sizes {
+        let shape = [n / 4096, 4096];
+        let inputs = [synth::normal(n, 1.0, 1), synth::normal(n, 1.0, 2)];
+        let dev = [
+            ctx.upload(&inputs[0], &shape)?,
+            ctx.upload(&inputs[1], &shape)?,
+        ];
+        for text in &cfg.schemes {
+            let scheme: QuantScheme = text.parse()?;
+            let layout = Layout::new(&scheme, &shape)?;
+            let q_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
+            let io = n as u64 * 4 + q_bytes;
+            let rec = |kernel: &str, path: &str, (med, min, max): (f64, f64, f64)| Record {
+                kernel: kernel.into(),
+                scheme: text.clone(),
+                path: path.into(),
+                shape: shape.to_vec(),
+                median_s: med,
+                min_s: min,
+                max_s: max,
+                bytes: io,
+                gb_per_s: n as f64 * 4e-9 / med,
+                gflop_per_s: None,
+                roofline_fraction: fraction(io, med),
+            };
+            let t = time(cfg.reps, |i| {
+                ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
+            })?;
+            push(rec("quantize", "device", t), &mut records);
+            let t = time(cfg.reps, |i| {
+                ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
+            })?;
+            push(rec("quantize", "e2e", t), &mut records);
+            let q = [
+                ctx.quantize_tensor(&dev[0], &scheme)?,
+                ctx.quantize_tensor(&dev[1], &scheme)?,
+            ];
+            let t = time(cfg.reps, |i| {
+                let y = ctx.dequantize_tensor(&q[i % 2])?;
+                ctx.read_bytes(&y.buffer, 4).map(|_| ())
+            })?;
+            push(rec("dequantize", "device", t), &mut records);
+            let host = ctx.download_quantized(&q[0])?;
+            let t = time(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
+            push(rec("dequantize", "e2e", t), &mut records);
+            if cfg.cpu && n == cfg.sizes[0] {
+                let t = time(1, |_| {
+                    reference::quantize(&inputs[0], &shape, &scheme).map(|_| ())
+                })?;
+                push(rec("cpu quantize", "reference", t), &mut records);
+            }
+        }
+    }
+
+    let nk = cfg.nk;
+    for &m in &cfg.matmul_m {
+        let x = [
+            ctx.upload(&synth::normal(m * nk, 1.0, 3), &[m, nk])?,
+            ctx.upload(&synth::normal(m * nk, 1.0, 4), &[m, nk])?,
+        ];
+        let wf = ctx.upload(&synth::normal(nk * nk, 0.02, 5), &[nk, nk])?;
+        let flops = 2.0 * (m * nk * nk) as f64;
+        let io_act = ((m * nk + m * nk) * 4) as u64;
+        let mm_rec =
+            |scheme: &str, path: &str, w_bytes: u64, (med, min, max): (f64, f64, f64)| Record {
+                kernel: "matmul".into(),
+                scheme: scheme.into(),
+                path: path.into(),
+                shape: vec![m, nk, nk],
+                median_s: med,
+                min_s: min,
+                max_s: max,
+                bytes: w_bytes + io_act,
+                gb_per_s: w_bytes as f64 * 1e-9 / med,
+                gflop_per_s: Some(flops * 1e-9 / med),
+                roofline_fraction: fraction(w_bytes + io_act, med),
+            };
+        let sync = |y: &GpuTensor| ctx.read_bytes(&y.buffer, 4).map(|_| ());
+        let t = time(cfg.reps, |i| sync(&ctx.matmul_f32(&x[i % 2], &wf)?))?;
+        push(
+            mm_rec("f32", "f32 matmul", (nk * nk * 4) as u64, t),
+            &mut records,
+        );
+        if m <= crate::gpu::matmul::GEMV_MAX_M {
+            // The f32 GEMV baseline: the GEMV kernel reading an f32 weight.
+            let t = time(cfg.reps, |i| sync(&ctx.gemv_f32(&x[i % 2], &wf)?))?;
+            push(
+                mm_rec("f32", "f32 gemv", (nk * nk * 4) as u64, t),
+                &mut records,
+            );
+        }
+        for text in &cfg.matmul_schemes {
+            let scheme: QuantScheme = text.parse()?;
+            let w = ctx.quantize_tensor(&wf, &scheme)?;
+            let layout = Layout::new(&scheme, &[nk, nk])?;
+            let w_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
+            for path in [
+                MatmulPath::DequantizeThenMatmul,
+                MatmulPath::Fused,
+                MatmulPath::Gemv,
+                MatmulPath::Integer,
+            ] {
+                if path == MatmulPath::Gemv && m > crate::gpu::matmul::GEMV_MAX_M {
+                    continue;
+                }
+                let t = time(cfg.reps, |i| {
+                    sync(&ctx.linear(&x[i % 2], &w, Some(path))?.0)
+                })?;
+                push(mm_rec(text, &format!("{path:?}"), w_bytes, t), &mut records);
+            }
+        }
+    }
+    Ok(BenchReport {
+        adapter: info.name.clone(),
+        backend: format!("{:?}", info.backend),
+        driver: format!("{} {}", info.driver, info.driver_info),
+        roofline_bytes_per_s: roofline,
+        records,
+    })
+}
+
+/// The report as one table.
+pub fn table(r: &BenchReport) -> String {
+    let mut s = format!(
+        "adapter: {} ({}, {}); roofline (vec4 copy, read + write): {:.2} GB/s\n",
+        r.adapter,
+        r.backend,
+        r.driver,
+        r.roofline_bytes_per_s * 1e-9
+    );
+    s += &format!(
+        "{:<13} {:<24} {:<22} {:>18} {:>10} {:>10} {:>9} {:>9}\n",
+        "kernel", "scheme", "path", "shape", "median ms", "spread ms", "GB/s", "roofline"
+    );
+    for x in &r.records {
+        let gb = match x.gflop_per_s {
+            Some(g) => format!("{:.2}/{:.1}GF", x.gb_per_s, g),
+            None => format!("{:.2}", x.gb_per_s),
+        };
+        s += &format!(
+            "{:<13} {:<24} {:<22} {:>18} {:>10.2} {:>10.2} {:>9} {:>8.1}%\n",
+            x.kernel,
+            x.scheme,
+            x.path,
+            format!("{:?}", x.shape).replace(' ', ""),
+            x.median_s * 1e3,
+            (x.max_s - x.min_s) * 1e3,
+            gb,
+            x.roofline_fraction * 100.0
+        );
+    }
+    s
+}
+
+/// A horizontal bar chart (SVG) of each device-resident kernel's fraction of the roofline.
+pub fn svg_chart(r: &BenchReport) -> String {
+    let rows: Vec<&Record> = r
+        .records
+        .iter()
+        .filter(|x| x.path != "e2e" && x.kernel != "cpu quantize" && x.kernel != "copy")
+        .collect();
+    let (bar_h, left, width) = (16.0, 380.0, 420.0);
+    let height = 60.0 + rows.len() as f64 * (bar_h + 4.0);
+    let max = rows
+        .iter()
+        .map(|x| x.roofline_fraction)
+        .fold(0.05, f64::max)
+        .min(1.0)
+        .max(0.05);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"monospace\" font-size=\"11\">\n",
+        left + width + 70.0
+    );
+    s += &format!(
+        "<text x=\"10\" y=\"20\" font-size=\"13\">Fraction of the device roofline ({:.2} GB/s vec4 copy) on {} ({})</text>\n",
+        r.roofline_bytes_per_s * 1e-9,
+        xml(&r.adapter),
+        r.backend
+    );
+    for (i, x) in rows.iter().enumerate() {
+        let y = 40.0 + i as f64 * (bar_h + 4.0);
+        let w = width * (x.roofline_fraction / max).min(1.0);
+        let label =
+            format!("{} {} {} {:?}", x.kernel, x.scheme, x.path, x.shape).replace(' ', "\u{a0}");
+        s += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+            left - 6.0,
+            y + 12.0,
+            xml(&label)
+        );
+        let color = match x.kernel.as_str() {
+            "quantize" => "#4878a8",
+            "dequantize" => "#58a058",
+            _ => "#c07040",
+        };
+        s += &format!(
+            "<rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{color}\"/>\n"
+        );
+        s += &format!(
+            "<text x=\"{:.1}\" y=\"{}\">{:.1}%</text>\n",
+            left + w + 4.0,
+            y + 12.0,
+            x.roofline_fraction * 100.0
+        );
+    }
+    s + "</svg>\n"
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
