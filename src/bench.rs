@@ -382,8 +382,7 @@ pub fn svg_chart(r: &BenchReport) -> String {
         .iter()
         .map(|x| x.roofline_fraction)
         .fold(0.05, f64::max)
-        .min(1.0)
-        .max(0.05);
+        .clamp(0.05, 1.0);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"monospace\" font-size=\"11\">\n",
         left + width + 70.0
