@@ -10,6 +10,7 @@ use crate::gpu::shaders::{
     calibrate_constants, histogram_constants, quantize_constants, reduce_constants, DType, Kernel,
     ReduceOut, PER_THREAD_MAX,
 };
+use crate::gpu::shaders::{quantize_blocks_applies, quantize_blocks_constants};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::reference::calibrate::{histogram_percentile, scale_for_amax};
@@ -325,6 +326,11 @@ impl GpuContext {
                     run.block_scales(&mut encoder, chunk, slot, Some(c))?;
                 }
             }
+            Scales::MinMax if quantize_blocks_applies(scheme) => {
+                for (slot, chunk) in chunks.iter().enumerate() {
+                    run.quantize_blocks(&mut encoder, chunk, slot)?;
+                }
+            }
             Scales::MinMax => {
                 if nvfp4 {
                     run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global, None)?;
@@ -341,7 +347,8 @@ impl GpuContext {
                 }
             }
         }
-        if pack.is_some() {
+        let packed = matches!(scales, Scales::MinMax) && quantize_blocks_applies(scheme);
+        if pack.is_some() && !packed {
             for chunk in &chunks {
                 run.pack(&mut encoder, chunk, &clipped, count_clipped)?;
             }
@@ -576,6 +583,49 @@ impl QuantizeRun<'_> {
             (self.status, status),
         ];
         self.ctx.dispatch(encoder, &pass2, &geom, &bindings, 1);
+        Ok(())
+    }
+
+    /// Range, scale and codes of every block of the chunk in one pass (`QuantizeBlocks`).
+    fn quantize_blocks(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        slot: usize,
+    ) -> Result<()> {
+        let pipeline = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::QuantizeBlocks,
+            &quantize_blocks_constants(self.scheme, self.x.dtype),
+        )?;
+        let (first, last) = chunk.blocks(self.layout);
+        let (w0, w1) = chunk.words(self.layout);
+        let xw = self.x_window(chunk);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            code_offset: cw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            count: (last - first + 1) as u32,
+            status_slot: slot as u32,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.codes, cw),
+            (self.status, self.whole(self.status)),
+        ];
+        self.ctx.dispatch(
+            encoder,
+            &pipeline,
+            &geom,
+            &bindings,
+            geom.count.div_ceil(64),
+        );
         Ok(())
     }
 

@@ -15,6 +15,9 @@ pub enum Kernel {
     Reduce,
     /// Quantize and pack (`shaders/quantize.wgsl`).
     Quantize,
+    /// Range, scale, quantize and pack in one pass, one invocation per 1-D block of whole words
+    /// (`shaders/quantize_blocks.wgsl`).
+    QuantizeBlocks,
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
     /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
@@ -48,9 +51,10 @@ pub enum Access {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 18] = [
         Kernel::Reduce,
         Kernel::Quantize,
+        Kernel::QuantizeBlocks,
         Kernel::Dequantize,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
@@ -96,6 +100,11 @@ impl Kernel {
         let parts: Vec<&str> = match self {
             Kernel::Reduce => vec![common, codec, include_str!("../../shaders/reduce.wgsl")],
             Kernel::Quantize => vec![common, codec, include_str!("../../shaders/quantize.wgsl")],
+            Kernel::QuantizeBlocks => vec![
+                common,
+                codec,
+                include_str!("../../shaders/quantize_blocks.wgsl"),
+            ],
             Kernel::Dequantize => vec![
                 common,
                 codec,
@@ -166,7 +175,8 @@ impl Kernel {
         use Access::*;
         match self {
             // scales, zero points, global scale, status
-            Kernel::Reduce | Kernel::Calibrate => {
+            // (QuantizeBlocks: scales, zero points, codes, status)
+            Kernel::Reduce | Kernel::Calibrate | Kernel::QuantizeBlocks => {
                 &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite]
             }
             // scales, zero points, global scale, codes, clipped-element counter
@@ -307,6 +317,26 @@ pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: boo
     c
 }
 
+/// Constants of the one-pass `QuantizeBlocks` kernel.
+pub fn quantize_blocks_constants(scheme: &QuantScheme, input: DType) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.push(("INPUT", input.code()));
+    c
+}
+
+/// Whether the one-pass `QuantizeBlocks` kernel handles `scheme` with MinMax: 1-D blocks of
+/// whole code words in the U32 store, one scale per block (not NVFP4).
+pub fn quantize_blocks_applies(scheme: &QuantScheme) -> bool {
+    let QuantLevel::Block(b) = scheme.level else {
+        return false;
+    };
+    let (rows, cols) = b.rows_cols();
+    rows == 1
+        && cols % scheme.codes_per_word() == 0
+        && scheme.store == QuantStore::U32
+        && scheme.param != QuantParam::E4M3
+}
+
 /// Constants of the calibrate kernel for `calibration` (Percentile or Mse).
 pub fn calibrate_constants(
     scheme: &QuantScheme,
@@ -406,6 +436,12 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                     for input in [DType::F32, DType::F16, DType::BF16] {
                         for count in [false, true] {
                             out.push((Kernel::Quantize, quantize_constants(&s, input, count)));
+                        }
+                        if quantize_blocks_applies(&s) {
+                            out.push((
+                                Kernel::QuantizeBlocks,
+                                quantize_blocks_constants(&s, input),
+                            ));
                         }
                         out.push((Kernel::FakeQuantize, fake_quantize_constants(&s, input)));
                         out.push((Kernel::Histogram, histogram_constants(input)));

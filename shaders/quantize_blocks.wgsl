@@ -1,0 +1,53 @@
+// Quantize in one pass where each block is a run of whole code words along a row (1-D blocks
+// whose size is a multiple of the codes per word, U32 store): one invocation per block finds the
+// block's range, writes its scale (and zero point), then encodes and packs its words. This fuses
+// reduce.wgsl and quantize.wgsl for the common case; the results are identical.
+
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
+@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
+// Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
+@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lb = work_item(gid, nwg, 64u);
+    if (lb >= g.count) {
+        return;
+    }
+    let span = block_span(lb);
+    let start = g.x_offset + span.first_row * g.cols + span.c0;
+    var lo = 3.40282347e38;
+    var hi = -3.40282347e38;
+    for (var i = 0u; i < span.width; i++) {
+        let x = load_x(start + i);
+        if (!is_finite_bits(x)) {
+            atomicMin(&status[2u * g.status_slot], span.first_row * g.cols + span.c0 + i);
+        } else {
+            let f = flush_subnormal(x);
+            lo = min(lo, f);
+            hi = max(hi, f);
+        }
+    }
+    var sp = block_scale(lo, hi, 0.0);
+    if (sp < 0.0) {
+        atomicMin(&status[2u * g.status_slot + 1u], lb);
+        sp = 0.0;
+    }
+    out[g.scale_offset + lb] = sp;
+    var zero = 0u;
+    if (KIND == 1u) {
+        zero = zero_point(lo, sp);
+        zeros[g.scale_offset + lb] = zero;
+    }
+    let wpr = (g.cols + CPW - 1u) / CPW;
+    let first_word = g.code_offset + span.first_row * wpr + span.c0 / CPW;
+    for (var w = 0u; w * CPW < span.width; w++) {
+        var word = 0u;
+        for (var j = 0u; j < CPW && w * CPW + j < span.width; j++) {
+            let x = flush_subnormal(load_x(start + w * CPW + j));
+            word |= encode(x, sp, zero, 0.0) << (j * BITS);
+        }
+        codes[first_word + w] = word;
+    }
+}
