@@ -1,7 +1,8 @@
-// GEMV for M <= 8 (decoding): one workgroup of 64 per output column n makes one pass over row n
-// of W, decoding each code once and using it for all M rows of x; the 64 partial sums per row
-// are combined by `reduce_sum` (subgroups where the adapter has them, workgroup memory
-// otherwise; the host prepends one of the two).
+// GEMV for M <= 8 (decoding). A workgroup of 64 serves 8 output columns with 8 lanes each; the
+// lanes of a column take its code words in turn (weights.wgsl's w_group), decode each code once
+// and use it for all M rows of x. The 8 partial sums of a column are combined by `reduce8`:
+// subgroup shuffles where the adapter has subgroups of at least 8 lanes, workgroup memory
+// otherwise (the host prepends one of the two).
 
 struct Dims {
     m: u32,
@@ -19,6 +20,7 @@ struct Dims {
 @group(0) @binding(7) var<uniform> d: Dims;
 
 const MAX_M: u32 = 8u;
+const LANES: u32 = 8u;
 
 @compute @workgroup_size(64)
 fn main(
@@ -26,20 +28,30 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let n = wid.x + wid.y * nwg.x;
-    if (n >= d.n) {
-        return;
-    }
+    let n = (wid.x + wid.y * nwg.x) * (64u / LANES) + li / LANES;
+    let lane = li % LANES;
     var acc: array<f32, MAX_M>;
-    for (var k = li; k < d.k; k += 64u) {
-        let w = w_value(n, k);
-        for (var m = 0u; m < d.m; m++) {
-            acc[m] += w * xs[d.x_offset + m * d.k + k];
+    if (n < d.n) {
+        let size = w_group_size();
+        let groups = (d.k + size - 1u) / size;
+        var vals: array<f32, 16>;
+        for (var j = lane; j < groups; j += LANES) {
+            w_group(n, j, &vals);
+            for (var c = 0u; c < size; c++) {
+                let k = j * size + c;
+                if (k >= d.k) {
+                    break;
+                }
+                for (var m = 0u; m < d.m; m++) {
+                    acc[m] += vals[c] * xs[d.x_offset + m * d.k + k];
+                }
+            }
         }
     }
-    for (var m = 0u; m < MAX_M; m++) {
-        let total = reduce_sum(acc[m], li);
-        if (li == 0u && m < d.m) {
+    // Every invocation reaches the reduction (it may use barriers or subgroup operations).
+    for (var m = 0u; m < d.m; m++) {
+        let total = reduce8(acc[m], li);
+        if (lane == 0u && n < d.n) {
             ys[d.y_offset + m * d.n + n] = total;
         }
     }

@@ -1,17 +1,17 @@
-// Sum over the 64 invocations of a workgroup through workgroup memory; the result is valid in
-// invocation 0. Used where the adapter has no subgroups.
+// Sum over each aligned group of 8 invocations through workgroup memory; the result is valid in
+// the group's first invocation. Used where the adapter has no subgroups of 8 or more.
 var<workgroup> sums: array<f32, 64>;
 
-fn reduce_sum(v: f32, li: u32) -> f32 {
+fn reduce8(v: f32, li: u32) -> f32 {
     sums[li] = v;
     workgroupBarrier();
-    for (var stride = 32u; stride > 0u; stride /= 2u) {
-        if (li < stride) {
+    for (var stride = 4u; stride > 0u; stride /= 2u) {
+        if (li % 8u < stride) {
             sums[li] += sums[li + stride];
         }
         workgroupBarrier();
     }
-    let total = sums[0];
+    let total = sums[li];
     workgroupBarrier();
     return total;
 }

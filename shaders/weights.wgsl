@@ -30,3 +30,35 @@ fn w_value(n: u32, k: u32) -> f32 {
     }
     return decode(code, w_scales[b], zero, w_global[0]);
 }
+
+// Elements per `w_group`: a code word's codes (U32 store), or 4 (f32 W, Native store).
+fn w_group_size() -> u32 {
+    if (W_F32 || NATIVE) {
+        return 4u;
+    }
+    return CPW;
+}
+
+// Elements k = j * w_group_size() + c of row n into vals[c], decoding a code word once (and its
+// scale once when the word lies inside one block). Elements past K read as 0.
+fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
+    let size = w_group_size();
+    let k0 = j * size;
+    if (W_F32 || NATIVE || g.block_cols % CPW != 0u) {
+        for (var c = 0u; c < size; c++) {
+            (*vals)[c] = select(0.0, w_value(n, k0 + c), k0 + c < g.cols);
+        }
+        return;
+    }
+    let word = src[g.code_offset + n * ((g.cols + CPW - 1u) / CPW) + j];
+    let b = scale_index(n, k0);
+    let sp = w_scales[b];
+    var zero = 0u;
+    if (KIND == 1u) {
+        zero = w_zeros[b];
+    }
+    let gs = w_global[0];
+    for (var c = 0u; c < size; c++) {
+        (*vals)[c] = decode((word >> (c * BITS)) & ((1u << BITS) - 1u), sp, zero, gs);
+    }
+}

@@ -4,3 +4,14 @@
 fn w_value(n: u32, k: u32) -> f32 {
     return gguf_value(n * g.cols + k);
 }
+
+fn w_group_size() -> u32 {
+    return 4u;
+}
+
+// Elements k = 4 j + c of row n into vals[c] (K is a multiple of 32).
+fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
+    for (var c = 0u; c < 4u; c++) {
+        (*vals)[c] = w_value(n, 4u * j + c);
+    }
+}

@@ -296,10 +296,9 @@ impl GpuContext {
         }
         let gguf = matches!(w, Weight::Gguf(_));
         let kernel = if gemv {
-            Kernel::Gemv {
-                subgroup: self.features().subgroup,
-                gguf,
-            }
+            // The shuffle reduction needs each group of 8 lanes inside one subgroup.
+            let subgroup = self.features().subgroup && self.adapter_info().subgroup_min_size >= 8;
+            Kernel::Gemv { subgroup, gguf }
         } else {
             Kernel::Matmul { gguf }
         };
@@ -351,8 +350,9 @@ impl GpuContext {
         ];
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let grid = if gemv {
-            let gx = (n as u32).clamp(1, max);
-            [gx, (n as u32).div_ceil(gx)]
+            let groups = (n as u32).div_ceil(8);
+            let gx = groups.clamp(1, max);
+            [gx, groups.div_ceil(gx)]
         } else {
             [(n as u32).div_ceil(64), (m as u32).div_ceil(64)]
         };
