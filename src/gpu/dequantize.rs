@@ -7,7 +7,7 @@ use crate::gpu::dispatch::{plan_chunks, Geom};
 use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
-use crate::scheme::QuantMode;
+use crate::scheme::{QuantMode, QuantStore};
 
 impl GpuContext {
     /// Dequantizes a host tensor on the GPU and returns f32 values, row-major.
@@ -91,12 +91,18 @@ impl GpuContext {
                     (&q.global, gw),
                     (&y, yw),
                 ];
+                // One invocation per code word (U32 store) or per 4 elements (Native).
+                let group = match q.scheme.store {
+                    QuantStore::U32 => layout.codes_per_word,
+                    QuantStore::Native => 4,
+                };
+                let threads = (chunk.rows * layout.cols.div_ceil(group)) as u32;
                 self.dispatch(
                     &mut encoder,
                     &pipeline,
                     &geom,
                     &bindings,
-                    (n as u32).div_ceil(64),
+                    threads.div_ceil(64),
                 );
             }
             self.queue.submit([encoder.finish()]);
