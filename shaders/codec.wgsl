@@ -137,20 +137,22 @@ var<private> NF4: array<f32, 16> = array<f32, 16>(
     0x1.c3497p-2f, 0x1.200f56p-1f, 0x1.722766p-1f, 0x1p+0f,
 );
 
+// x divided by its block's scale for a minifloat value: by 2^k (MX), by the two-level scale
+// (NVFP4), or by the stored scale; 0 when that scale is 0.
+fn mf_scaled(x: f32, sp: f32, global: f32) -> f32 {
+    if (PARAM == 3u) {
+        return ldexp(x, -e8m0_exponent(sp));
+    }
+    if (PARAM == 4u) {
+        return select(x / (sp * global), 0.0, global == 0.0);
+    }
+    return select(x / sp, 0.0, sp == 0.0);
+}
+
 // The code of element x (subnormals already flushed), masked to BITS.
 fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
     if (KIND == 3u) {
-        var v = 0.0;
-        if (PARAM == 3u) {
-            v = ldexp(x, -e8m0_exponent(sp));
-        } else if (PARAM == 4u) {
-            if (global != 0.0) {
-                v = x / (sp * global);
-            }
-        } else if (sp != 0.0) {
-            v = x / sp;
-        }
-        return mf_encode(v, MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX);
+        return mf_encode(mf_scaled(x, sp, global), MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX);
     }
     if (KIND == 2u) {
         var v = 0.0;
@@ -200,17 +202,7 @@ fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
 // was clamped or saturated; mirrors src/reference/calibrate.rs `clipped`.
 fn is_clipped(x: f32, sp: f32, zero: u32, global: f32) -> bool {
     if (KIND == 3u) {
-        var v = 0.0;
-        if (PARAM == 3u) {
-            v = ldexp(x, -e8m0_exponent(sp));
-        } else if (PARAM == 4u) {
-            if (global != 0.0) {
-                v = x / (sp * global);
-            }
-        } else if (sp != 0.0) {
-            v = x / sp;
-        }
-        return abs(v) > mf_magnitude(MF_MAX, MF_MBITS, MF_BIAS);
+        return abs(mf_scaled(x, sp, global)) > mf_magnitude(MF_MAX, MF_MBITS, MF_BIAS);
     }
     if (sp == 0.0) {
         return false;

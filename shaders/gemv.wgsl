@@ -4,20 +4,7 @@
 // subgroup shuffles where the adapter has subgroups of at least 8 lanes, workgroup memory
 // otherwise (the host prepends one of the two).
 
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    x_offset: u32,
-    y_offset: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(5) var<storage, read> xs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ys: array<f32>;
-@group(0) @binding(7) var<uniform> d: Dims;
+// x, y and the dims come from the linear.wgsl prelude.
 
 const MAX_M: u32 = 8u;
 const LANES: u32 = 8u;

@@ -3,20 +3,7 @@
 // never materialized in f32). 64 x 64 output tiles, 16 x 16 invocations with 4 x 4 register
 // tiles, K in steps of 16 through workgroup memory.
 
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    x_offset: u32,
-    y_offset: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(5) var<storage, read> xs: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ys: array<f32>;
-@group(0) @binding(7) var<uniform> d: Dims;
+// x, y and the dims come from the linear.wgsl prelude.
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;

@@ -114,6 +114,21 @@ pub enum GgufType {
 }
 
 impl GgufType {
+    /// Every GGUF type, in llama.cpp's order of these names.
+    pub const TYPES: [GgufType; 6] = [
+        GgufType::Q8_0,
+        GgufType::Q4_0,
+        GgufType::Q4_1,
+        GgufType::Q5_0,
+        GgufType::Q5_1,
+        GgufType::Mxfp4,
+    ];
+
+    /// Position in [`GgufType::TYPES`] (the kernels' `GGUF_TYPE`).
+    pub fn index(self) -> usize {
+        Self::TYPES.iter().position(|&t| t == self).unwrap_or(0)
+    }
+
     const ALL: [(GgufType, &'static str); 6] = [
         (GgufType::Q8_0, "q8_0"),
         (GgufType::Q4_0, "q4_0"),

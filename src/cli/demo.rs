@@ -100,17 +100,7 @@ fn demo_formats() -> Result<Vec<Format>> {
         .iter()
         .map(|t| t.parse().map(Format::Scheme))
         .collect::<Result<Vec<_>>>()?;
-    out.extend(
-        [
-            GgufType::Q8_0,
-            GgufType::Q4_0,
-            GgufType::Q4_1,
-            GgufType::Q5_0,
-            GgufType::Q5_1,
-            GgufType::Mxfp4,
-        ]
-        .map(Format::Gguf),
-    );
+    out.extend(GgufType::TYPES.map(Format::Gguf));
     Ok(out)
 }
 

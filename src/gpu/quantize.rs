@@ -586,6 +586,24 @@ impl QuantizeRun<'_> {
         Ok(())
     }
 
+    /// The windows of the chunk's input, scales, zero points and code words, and its geometry
+    /// with their offsets (the count is the caller's).
+    fn code_windows(&self, chunk: &Chunk) -> (Window, Window, Window, Window, Geom) {
+        let (first, last) = chunk.blocks(self.layout);
+        let (w0, w1) = chunk.words(self.layout);
+        let xw = self.x_window(chunk);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            code_offset: cw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        (xw, sw, zw, cw, geom)
+    }
+
     /// Range, scale and codes of every block of the chunk in one pass (`QuantizeBlocks`).
     fn quantize_blocks(
         &self,
@@ -598,19 +616,11 @@ impl QuantizeRun<'_> {
             Kernel::QuantizeBlocks,
             &quantize_blocks_constants(self.scheme, self.x.dtype),
         )?;
-        let (first, last) = chunk.blocks(self.layout);
-        let (w0, w1) = chunk.words(self.layout);
-        let xw = self.x_window(chunk);
-        let (sw, zw) = self.scale_bindings(first, last - first + 1);
-        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
+        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
         let geom = Geom {
-            x_offset: xw.elem_offset,
-            code_offset: cw.elem_offset,
-            scale_base: first as u32,
-            scale_offset: sw.elem_offset,
-            count: (last - first + 1) as u32,
+            count: (chunk.blocks(self.layout).1 - geom.scale_base as usize + 1) as u32,
             status_slot: slot as u32,
-            ..Geom::for_chunk(self.layout, chunk)
+            ..geom
         };
         let bindings = [
             (&self.x.buffer, xw),
@@ -642,18 +652,11 @@ impl QuantizeRun<'_> {
             Kernel::Quantize,
             &quantize_constants(self.scheme, self.x.dtype, count_clipped),
         )?;
-        let (first, last) = chunk.blocks(self.layout);
+        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
         let (w0, w1) = chunk.words(self.layout);
-        let xw = self.x_window(chunk);
-        let (sw, zw) = self.scale_bindings(first, last - first + 1);
-        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
         let geom = Geom {
-            x_offset: xw.elem_offset,
-            code_offset: cw.elem_offset,
-            scale_base: first as u32,
-            scale_offset: sw.elem_offset,
             count: (w1 - w0) as u32,
-            ..Geom::for_chunk(self.layout, chunk)
+            ..geom
         };
         let bindings = [
             (&self.x.buffer, xw),

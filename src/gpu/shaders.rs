@@ -89,6 +89,7 @@ impl Kernel {
         let common = include_str!("../../shaders/common.wgsl");
         let codec = include_str!("../../shaders/codec.wgsl");
         let weights = include_str!("../../shaders/weights.wgsl");
+        let linear = include_str!("../../shaders/linear.wgsl");
         let gguf_blocks = include_str!("../../shaders/gguf_blocks.wgsl");
         let weights_of = |gguf: bool| -> [&str; 2] {
             if gguf {
@@ -116,7 +117,13 @@ impl Kernel {
             }
             Kernel::Matmul { gguf } => {
                 let [a, b] = weights_of(gguf);
-                vec![common, a, b, include_str!("../../shaders/matmul.wgsl")]
+                vec![
+                    common,
+                    a,
+                    b,
+                    linear,
+                    include_str!("../../shaders/matmul.wgsl"),
+                ]
             }
             Kernel::Gemv { subgroup, gguf } => {
                 let [a, b] = weights_of(gguf);
@@ -129,6 +136,7 @@ impl Kernel {
                     common,
                     a,
                     b,
+                    linear,
                     reduce,
                     include_str!("../../shaders/gemv.wgsl"),
                 ]
@@ -383,19 +391,8 @@ pub fn weight_constants(scheme: Option<&QuantScheme>) -> Constants {
 
 /// Constants of both GGUF kernels for `ty` reading `input`.
 pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
-    let index = [
-        GgufType::Q8_0,
-        GgufType::Q4_0,
-        GgufType::Q4_1,
-        GgufType::Q5_0,
-        GgufType::Q5_1,
-        GgufType::Mxfp4,
-    ]
-    .iter()
-    .position(|&t| t == ty)
-    .unwrap_or(0);
     vec![
-        ("GGUF_TYPE", index as f64),
+        ("GGUF_TYPE", ty.index() as f64),
         ("BLOCK_BYTES", ty.block_bytes() as f64),
         ("GROUP", ty.blocks_per_group() as f64),
         ("INPUT", input.code()),
@@ -464,14 +461,7 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             }
         }
     }
-    for ty in [
-        GgufType::Q8_0,
-        GgufType::Q4_0,
-        GgufType::Q4_1,
-        GgufType::Q5_0,
-        GgufType::Q5_1,
-        GgufType::Mxfp4,
-    ] {
+    for ty in GgufType::TYPES {
         for input in [DType::F32, DType::F16, DType::BF16] {
             out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
         }

@@ -19,20 +19,7 @@ pub fn quantize_calibrated(
     if calibration == Calibration::MinMax {
         return super::quantize(data, shape, scheme);
     }
-    let layout = Layout::new(scheme, shape)?;
-    scheme.ensure_implemented()?;
-    if data.len() != layout.len() {
-        return Err(Error::Shape(format!(
-            "data has {} elements but shape {shape:?} needs {}",
-            data.len(),
-            layout.len()
-        )));
-    }
-    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
-        return Err(Error::NonFinite {
-            index: index as u64,
-        });
-    }
+    let layout = super::checked_input(data, shape, scheme)?;
     let blocks = block_elements(data, &layout);
     let mut scales = Vec::with_capacity(blocks.len());
     let mut zeros = Vec::new();

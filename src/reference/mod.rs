@@ -27,21 +27,7 @@ pub fn flush_subnormal(x: f32) -> f32 {
 
 /// Quantizes `data` (row-major, `shape`) with `scheme` using MinMax calibration.
 pub fn quantize(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<QuantizedTensor> {
-    let layout = Layout::new(scheme, shape)?;
-    scheme.ensure_implemented()?;
-    if data.len() != layout.len() {
-        return Err(Error::Shape(format!(
-            "data has {} elements but shape {:?} needs {}",
-            data.len(),
-            shape,
-            layout.len()
-        )));
-    }
-    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
-        return Err(Error::NonFinite {
-            index: index as u64,
-        });
-    }
+    let layout = checked_input(data, shape, scheme)?;
     let ranges = block_ranges(data, &layout);
     let global = global_scale(scheme, &ranges);
     let mut scales = Vec::with_capacity(ranges.len());
@@ -59,6 +45,26 @@ pub fn quantize(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<Q
         scales.push(sp);
     }
     encode_with_params(data, &layout, scheme, scales, zeros, global)
+}
+
+/// The layout of a valid input: the scheme fits the shape, the data its length, and every
+/// element is finite (else `NonFinite` with the first bad index).
+pub fn checked_input(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<Layout> {
+    let layout = Layout::new(scheme, shape)?;
+    scheme.ensure_implemented()?;
+    if data.len() != layout.len() {
+        return Err(Error::Shape(format!(
+            "data has {} elements but shape {shape:?} needs {}",
+            data.len(),
+            layout.len()
+        )));
+    }
+    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            index: index as u64,
+        });
+    }
+    Ok(layout)
 }
 
 /// Per block, `(min, max)` of the elements with subnormals flushed (0 for an empty tensor).
