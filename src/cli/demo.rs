@@ -226,7 +226,7 @@ pub fn demo(hidden: usize) -> Result<()> {
             failures += 1;
         }
     }
-    println!("\nGPU GB/s: f32 bytes in / time of a device-resident quantize (reduce + pack + status check).");
+    println!("\nGPU GB/s: f32 bytes in / time of a device-resident quantize (scales + codes + status check).");
     println!("e2e GB/s: f32 bytes in / time from host slice to host codes and scales (upload, quantize, readback).");
     if failures > 0 {
         return Err(Error::Validation {
