@@ -208,3 +208,26 @@ fn gguf_bad_input_is_typed() {
     };
     assert!(matches!(ctx.dequantize_gguf(&broken), Err(Error::Shape(_))));
 }
+
+#[test]
+fn device_resident_gguf() {
+    let ctx = common::ctx();
+    let x = wgquant::synth::normal(24 * 64, 1.0, 8);
+    for (ty, name) in TYPES {
+        let xt = ctx.upload(&x, &[24, 64]).unwrap();
+        let t = ctx.quantize_gguf_tensor(&xt, ty).unwrap();
+        assert_eq!(
+            ctx.download_gguf(&t).unwrap(),
+            reference::quantize(&x, &[24, 64], ty).unwrap(),
+            "{name}"
+        );
+        let y = ctx
+            .download(&ctx.dequantize_gguf_tensor(&t).unwrap())
+            .unwrap();
+        assert_eq!(
+            y,
+            reference::dequantize(&reference::quantize(&x, &[24, 64], ty).unwrap()).unwrap(),
+            "{name}"
+        );
+    }
+}

@@ -67,14 +67,34 @@ impl GpuContext {
     ) -> Result<GgufTensor> {
         GgufTensor::check_shape(shape, ty)?;
         check_len(data.len(), shape)?;
-        let blocks = data.len() / GGUF_BLOCK;
-        if blocks == 0 {
-            return GgufTensor::new(ty, shape.to_vec(), Vec::new());
-        }
         let x = self.upload(data, shape)?;
+        let t = self.quantize_gguf_tensor_async(&x, ty).await?;
+        self.download_gguf_async(&t).await
+    }
+
+    /// Quantizes a device tensor to GGUF blocks, keeping them on the device.
+    pub fn quantize_gguf_tensor(&self, x: &GpuTensor, ty: GgufType) -> Result<GpuGgufTensor> {
+        pollster::block_on(self.quantize_gguf_tensor_async(x, ty))
+    }
+
+    /// Async form of [`GpuContext::quantize_gguf_tensor`].
+    pub async fn quantize_gguf_tensor_async(
+        &self,
+        x: &GpuTensor,
+        ty: GgufType,
+    ) -> Result<GpuGgufTensor> {
+        GgufTensor::check_shape(&x.shape, ty)?;
+        let blocks = x.len() / GGUF_BLOCK;
         let group_bytes = ty.blocks_per_group() * ty.block_bytes();
         let groups = blocks.div_ceil(ty.blocks_per_group());
-        let out = self.storage_buffer((groups * group_bytes) as u64, "wgquant gguf blocks")?;
+        let out = GpuGgufTensor {
+            ty,
+            shape: x.shape.clone(),
+            blocks: self.storage_buffer((groups * group_bytes) as u64, "wgquant gguf blocks")?,
+        };
+        if blocks == 0 {
+            return Ok(out);
+        }
         let chunks = plan(self, blocks, ty)?;
         let status_init = vec![CLEAR; chunks.len() * STATUS_STRIDE];
         let status =
@@ -86,7 +106,6 @@ impl GpuContext {
             Kernel::GgufQuantize,
             &gguf_constants(ty, x.dtype),
         )?;
-
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
         for (i, &(first, count)) in chunks.iter().enumerate() {
@@ -98,7 +117,7 @@ impl GpuContext {
                 x.dtype.bytes(),
             );
             let ow = self.window(
-                &out,
+                &out.blocks,
                 first * ty.block_bytes() / 4,
                 chunk_groups * group_bytes / 4,
                 4,
@@ -112,7 +131,12 @@ impl GpuContext {
                 count: chunk_groups as u32,
                 ..Default::default()
             };
-            let bindings = [(&x.buffer, xw), (&status, sw), (&out, ow), (&table, tw)];
+            let bindings = [
+                (&x.buffer, xw),
+                (&status, sw),
+                (&out.blocks, ow),
+                (&table, tw),
+            ];
             self.dispatch(
                 &mut encoder,
                 &pipeline,
@@ -132,10 +156,21 @@ impl GpuContext {
                 return Err(Error::NonFinite { index });
             }
         }
+        Ok(out)
+    }
+
+    /// Reads device-resident GGUF blocks back to the host.
+    pub fn download_gguf(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
+        pollster::block_on(self.download_gguf_async(t))
+    }
+
+    /// Async form of [`GpuContext::download_gguf`].
+    pub async fn download_gguf_async(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
+        let n: usize = t.shape.iter().product();
         let bytes = self
-            .read_bytes_async(&out, (blocks * ty.block_bytes()) as u64)
+            .read_bytes_async(&t.blocks, (n / GGUF_BLOCK * t.ty.block_bytes()) as u64)
             .await?;
-        GgufTensor::new(ty, shape.to_vec(), bytes)
+        GgufTensor::new(t.ty, t.shape.clone(), bytes)
     }
 
     /// Dequantizes GGUF blocks on the GPU to f32, row-major.
