@@ -30,7 +30,7 @@ fn main(
                     break;
                 }
                 for (var m = 0u; m < d.m; m++) {
-                    acc[m] += vals[c] * xs[d.x_offset + m * d.k + k];
+                    acc[m] += vals[c] * x_at(d.x_offset + m * d.k + k);
                 }
             }
         }

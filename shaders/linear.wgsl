@@ -1,4 +1,4 @@
-// x [M, K], y [M, N] and the dims of y = x . W^T, shared by matmul.wgsl and gemv.wgsl
+// x [M, K] (f32, f16 or bf16), y [M, N] and the dims of y = x . W^T, shared by matmul.wgsl and gemv.wgsl
 // (bindings 5 to 7, after the weight's 1 to 4). Mirrors `Dims` in src/gpu/matmul.rs.
 
 struct Dims {
@@ -12,6 +12,21 @@ struct Dims {
     _pad2: u32,
 }
 
-@group(0) @binding(5) var<storage, read> xs: array<f32>;
+// x's element type: 0 = f32, 1 = f16, 2 = bf16 (two per u32, low half first).
+override X_DTYPE: u32 = 0u;
+
+@group(0) @binding(5) var<storage, read> xs: array<u32>;
 @group(0) @binding(6) var<storage, read_write> ys: array<f32>;
 @group(0) @binding(7) var<uniform> d: Dims;
+
+// Element i of x as f32 (f16 and bf16 widen exactly).
+fn x_at(i: u32) -> f32 {
+    if (X_DTYPE == 0u) {
+        return bitcast<f32>(xs[i]);
+    }
+    let half_bits = (xs[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
+    if (X_DTYPE == 1u) {
+        return f16_bits_to_f32(half_bits);
+    }
+    return bitcast<f32>(half_bits << 16u);
+}

@@ -26,7 +26,7 @@ fn main(
             let gk = k0 + e % TK;
             var a = 0.0;
             if (m0 + r < d.m && gk < d.k) {
-                a = xs[d.x_offset + (m0 + r) * d.k + gk];
+                a = x_at(d.x_offset + (m0 + r) * d.k + gk);
             }
             a_tile[e] = a;
             var b = 0.0;

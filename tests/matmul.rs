@@ -266,3 +266,53 @@ fn gguf_weights_fused_gemv_and_dequantized() {
         }
     }
 }
+
+#[test]
+fn f16_and_bf16_activations() {
+    use half::{bf16, f16};
+    let (m, n, k) = (5, 40, 96);
+    let w = ctx()
+        .quantize(
+            &synth::normal(n * k, 0.05, 13),
+            &[n, k],
+            &"q4s:block32:f16".parse().unwrap(),
+        )
+        .unwrap();
+    let wd = reference::dequantize(&w).unwrap();
+    let wq = ctx().upload_quantized(&w).unwrap();
+    let x = synth::normal(m * k, 1.0, 14);
+    let halves: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+    let brains: Vec<bf16> = x.iter().map(|&v| bf16::from_f32(v)).collect();
+    let cases = [
+        (
+            ctx().upload(&halves, &[m, k]).unwrap(),
+            halves.iter().map(|v| v.to_f32()).collect::<Vec<f32>>(),
+        ),
+        (
+            ctx().upload(&brains, &[m, k]).unwrap(),
+            brains.iter().map(|v| v.to_f32()).collect(),
+        ),
+    ];
+    for (xt, widened) in &cases {
+        let want = linear_f64(widened, &wd, m, n, k);
+        for path in FLOAT_PATHS {
+            let (y, _) = ctx().linear(xt, &wq, Some(path)).unwrap();
+            let err = relative_error(&ctx().download(&y).unwrap(), &want);
+            assert!(err <= 1e-5, "{:?} {path:?}: {err:e}", xt.dtype);
+        }
+        // The integer path quantizes the 16-bit activations directly.
+        let (y, _) = ctx().linear(xt, &wq, Some(MatmulPath::Integer)).unwrap();
+        let xq = reference::quantize(
+            widened,
+            &[m, k],
+            &wgquant::gpu::matmul::activation_scheme(&w.scheme, k),
+        )
+        .unwrap();
+        assert_eq!(
+            ctx().download(&y).unwrap(),
+            integer_linear(&xq, &w).unwrap(),
+            "{:?} integer",
+            xt.dtype
+        );
+    }
+}

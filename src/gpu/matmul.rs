@@ -204,11 +204,6 @@ impl GpuContext {
     }
 
     fn check_linear(&self, x: &GpuTensor, w_shape: &[usize]) -> Result<(usize, usize, usize)> {
-        if x.dtype != DType::F32 {
-            return Err(Error::Unsupported {
-                what: format!("{:?} activations (the matmul paths take f32 x)", x.dtype),
-            });
-        }
         let (&[m, kx], &[n, kw]) = (x.shape.as_slice(), w_shape) else {
             return Err(Error::Shape(format!(
                 "linear takes x [M, K] and W [N, K], got {:?} and {w_shape:?}",
@@ -221,7 +216,7 @@ impl GpuContext {
             )));
         }
         let limit = self.limits.max_storage_buffer_binding_size as usize;
-        if m * kx * 4 > limit || n * kw * 4 > limit || m * n * 4 > limit {
+        if m * kx * x.dtype.bytes() > limit || n * kw * 4 > limit || m * n * 4 > limit {
             return Err(Error::TooLarge(format!(
                 "linear operands [{m}, {kx}] x [{n}, {kw}] must each fit one storage binding ({limit} bytes)"
             )));
@@ -327,6 +322,8 @@ impl GpuContext {
                 &dummy,
             ),
         };
+        let mut constants = constants;
+        constants.push(("X_DTYPE", x.dtype.code()));
         let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
         let dims = Dims {
             m: m as u32,

@@ -228,7 +228,8 @@ impl DType {
         }
     }
 
-    fn code(self) -> f64 {
+    /// The value of the kernels' `INPUT` / `X_DTYPE` override for this type.
+    pub(crate) fn code(self) -> f64 {
         match self {
             DType::F32 => 0.0,
             DType::F16 => 1.0,
@@ -466,18 +467,19 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
         }
         out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
-        out.push((
-            Kernel::Matmul { gguf: true },
-            gguf_constants(ty, DType::F32),
-        ));
-        for subgroup in [false, true] {
-            out.push((
-                Kernel::Gemv {
-                    subgroup,
-                    gguf: true,
-                },
-                gguf_constants(ty, DType::F32),
-            ));
+        for x in [DType::F32, DType::F16, DType::BF16] {
+            let mut c = gguf_constants(ty, DType::F32);
+            c.push(("X_DTYPE", x.code()));
+            out.push((Kernel::Matmul { gguf: true }, c.clone()));
+            for subgroup in [false, true] {
+                out.push((
+                    Kernel::Gemv {
+                        subgroup,
+                        gguf: true,
+                    },
+                    c.clone(),
+                ));
+            }
         }
     }
     // Matmul paths: f32 W, then every weight scheme the dequantize kernel takes.
@@ -498,7 +500,11 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 gguf: false,
             },
         ] {
-            out.push((k, c.clone()));
+            for x in [DType::F32, DType::F16, DType::BF16] {
+                let mut with_x = c.clone();
+                with_x.push(("X_DTYPE", x.code()));
+                out.push((k, with_x));
+            }
         }
         let int_weight = c.iter().any(|(n, v)| *n == "KIND" && *v == 0.0)
             && c.iter()
