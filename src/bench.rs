@@ -1,8 +1,9 @@
 //! The benchmark suite behind `cargo bench` and `wgquant bench`: quantize and dequantize per
 //! scheme (device-resident and end to end), the matmul paths, the CPU reference for context, and
-//! the device roofline (a vec4 copy) that every figure is divided by. Wall clock around submit
-//! and the blocking readback or poll; a warm-up, then the median (and min/max) of `reps` runs
-//! over two rotating inputs.
+//! the device roofline (a vec4 copy) that every figure is divided by. GPU work is timed with
+//! timestamps around its compute passes where the adapter has TIMESTAMP_QUERY (wall clock
+//! otherwise); end-to-end and CPU figures by wall clock. A warm-up, then the median (and
+//! min/max) of `reps` runs over two rotating inputs.
 
 use std::time::Instant;
 
@@ -119,6 +120,9 @@ pub struct Record {
     pub gflop_per_s: Option<f64>,
     /// (bytes / roofline bytes per second) / time.
     pub roofline_fraction: f64,
+    /// `timestamp` (GPU time of the work's compute passes) or `wall` (around submit and the
+    /// blocking readback, or host work).
+    pub clock: String,
 }
 
 /// A whole run.
@@ -132,17 +136,56 @@ pub struct BenchReport {
     pub records: Vec<Record>,
 }
 
-/// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up.
-fn time(reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(f64, f64, f64)> {
+/// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up, and which clock:
+/// GPU timestamps around the work's compute passes where the adapter has them, else wall clock.
+fn time(ctx: &GpuContext, reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Timing> {
     f(0)?;
-    let mut t = Vec::with_capacity(reps);
+    let (mut gpu, mut wall) = (Vec::new(), Vec::new());
+    for i in 0..reps.max(1) {
+        let s = Instant::now();
+        let ((), t) = ctx.gpu_time(|| f(i))?;
+        wall.push(s.elapsed().as_secs_f64());
+        gpu.extend(t);
+    }
+    let (t, clock) = if gpu.len() == wall.len() && gpu.iter().all(|&t| t > 0.0) {
+        (gpu, "timestamp")
+    } else {
+        (wall, "wall")
+    };
+    Ok(Timing::of(t, clock))
+}
+
+/// Wall-clock timing for host-side work (end-to-end runs and the CPU reference).
+fn time_wall(reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Timing> {
+    f(0)?;
+    let mut t = Vec::new();
     for i in 0..reps.max(1) {
         let s = Instant::now();
         f(i)?;
         t.push(s.elapsed().as_secs_f64());
     }
-    t.sort_by(f64::total_cmp);
-    Ok((t[t.len() / 2], t[0], t[t.len() - 1]))
+    Ok(Timing::of(t, "wall"))
+}
+
+/// Median, min and max seconds, and the clock that measured them.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    median: f64,
+    min: f64,
+    max: f64,
+    clock: &'static str,
+}
+
+impl Timing {
+    fn of(mut t: Vec<f64>, clock: &'static str) -> Self {
+        t.sort_by(f64::total_cmp);
+        Timing {
+            median: t[t.len() / 2],
+            min: t[0],
+            max: t[t.len() - 1],
+            clock,
+        }
+    }
 }
 
 impl GpuContext {
@@ -194,7 +237,8 @@ pub fn run(
         ctx.storage_buffer(max_bytes as u64, "bench a")?,
         ctx.storage_buffer(max_bytes as u64, "bench b")?,
     );
-    let (med, min, max) = time(cfg.reps, |_| ctx.copy_vec4(&a, &b, vec4s))?;
+    let t = time(ctx, cfg.reps, |_| ctx.copy_vec4(&a, &b, vec4s))?;
+    let (med, min, max) = (t.median, t.min, t.max);
     let moved = (vec4s * 32) as u64;
     let roofline = moved as f64 / med;
     push(
@@ -210,6 +254,7 @@ pub fn run(
             gb_per_s: moved as f64 / med * 1e-9,
             gflop_per_s: None,
             roofline_fraction: 1.0,
+            clock: t.clock.into(),
         },
         &mut records,
     );
@@ -227,24 +272,25 @@ pub fn run(
             let layout = Layout::new(&scheme, &shape)?;
             let q_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
             let io = n as u64 * 4 + q_bytes;
-            let rec = |kernel: &str, path: &str, (med, min, max): (f64, f64, f64)| Record {
+            let rec = |kernel: &str, path: &str, t: Timing| Record {
                 kernel: kernel.into(),
                 scheme: text.clone(),
                 path: path.into(),
                 shape: shape.to_vec(),
-                median_s: med,
-                min_s: min,
-                max_s: max,
+                median_s: t.median,
+                min_s: t.min,
+                max_s: t.max,
                 bytes: io,
-                gb_per_s: n as f64 * 4e-9 / med,
+                gb_per_s: n as f64 * 4e-9 / t.median,
                 gflop_per_s: None,
-                roofline_fraction: fraction(io, med),
+                roofline_fraction: fraction(io, t.median),
+                clock: t.clock.into(),
             };
-            let t = time(cfg.reps, |i| {
+            let t = time(ctx, cfg.reps, |i| {
                 ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
             })?;
             push(rec("quantize", "device", t), &mut records);
-            let t = time(cfg.reps, |i| {
+            let t = time_wall(cfg.reps, |i| {
                 ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
             })?;
             push(rec("quantize", "e2e", t), &mut records);
@@ -252,16 +298,16 @@ pub fn run(
                 ctx.quantize_tensor(&dev[0], &scheme)?,
                 ctx.quantize_tensor(&dev[1], &scheme)?,
             ];
-            let t = time(cfg.reps, |i| {
+            let t = time(ctx, cfg.reps, |i| {
                 let y = ctx.dequantize_tensor(&q[i % 2])?;
                 ctx.read_bytes(&y.buffer, 4).map(|_| ())
             })?;
             push(rec("dequantize", "device", t), &mut records);
             let host = ctx.download_quantized(&q[0])?;
-            let t = time(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
+            let t = time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
             push(rec("dequantize", "e2e", t), &mut records);
             if cfg.cpu && n == cfg.sizes[0] {
-                let t = time(1, |_| {
+                let t = time_wall(1, |_| {
                     reference::quantize(&inputs[0], &shape, &scheme).map(|_| ())
                 })?;
                 push(rec("cpu quantize", "reference", t), &mut records);
@@ -278,29 +324,29 @@ pub fn run(
         let wf = ctx.upload(&synth::normal(nk * nk, 0.02, 5), &[nk, nk])?;
         let flops = 2.0 * (m * nk * nk) as f64;
         let io_act = ((m * nk + m * nk) * 4) as u64;
-        let mm_rec =
-            |scheme: &str, path: &str, w_bytes: u64, (med, min, max): (f64, f64, f64)| Record {
-                kernel: "matmul".into(),
-                scheme: scheme.into(),
-                path: path.into(),
-                shape: vec![m, nk, nk],
-                median_s: med,
-                min_s: min,
-                max_s: max,
-                bytes: w_bytes + io_act,
-                gb_per_s: w_bytes as f64 * 1e-9 / med,
-                gflop_per_s: Some(flops * 1e-9 / med),
-                roofline_fraction: fraction(w_bytes + io_act, med),
-            };
+        let mm_rec = |scheme: &str, path: &str, w_bytes: u64, t: Timing| Record {
+            kernel: "matmul".into(),
+            scheme: scheme.into(),
+            path: path.into(),
+            shape: vec![m, nk, nk],
+            median_s: t.median,
+            min_s: t.min,
+            max_s: t.max,
+            bytes: w_bytes + io_act,
+            gb_per_s: w_bytes as f64 * 1e-9 / t.median,
+            gflop_per_s: Some(flops * 1e-9 / t.median),
+            roofline_fraction: fraction(w_bytes + io_act, t.median),
+            clock: t.clock.into(),
+        };
         let sync = |y: &GpuTensor| ctx.read_bytes(&y.buffer, 4).map(|_| ());
-        let t = time(cfg.reps, |i| sync(&ctx.matmul_f32(&x[i % 2], &wf)?))?;
+        let t = time(ctx, cfg.reps, |i| sync(&ctx.matmul_f32(&x[i % 2], &wf)?))?;
         push(
             mm_rec("f32", "f32 matmul", (nk * nk * 4) as u64, t),
             &mut records,
         );
         if m <= crate::gpu::matmul::GEMV_MAX_M {
             // The f32 GEMV baseline: the GEMV kernel reading an f32 weight.
-            let t = time(cfg.reps, |i| sync(&ctx.gemv_f32(&x[i % 2], &wf)?))?;
+            let t = time(ctx, cfg.reps, |i| sync(&ctx.gemv_f32(&x[i % 2], &wf)?))?;
             push(
                 mm_rec("f32", "f32 gemv", (nk * nk * 4) as u64, t),
                 &mut records,
@@ -320,7 +366,7 @@ pub fn run(
                 if path == MatmulPath::Gemv && m > crate::gpu::matmul::GEMV_MAX_M {
                     continue;
                 }
-                let t = time(cfg.reps, |i| {
+                let t = time(ctx, cfg.reps, |i| {
                     sync(&ctx.linear(&x[i % 2], &w, Some(path))?.0)
                 })?;
                 push(mm_rec(text, &format!("{path:?}"), w_bytes, t), &mut records);
@@ -346,8 +392,8 @@ pub fn table(r: &BenchReport) -> String {
         r.roofline_bytes_per_s * 1e-9
     );
     s += &format!(
-        "{:<13} {:<24} {:<22} {:>18} {:>10} {:>10} {:>9} {:>9}\n",
-        "kernel", "scheme", "path", "shape", "median ms", "spread ms", "GB/s", "roofline"
+        "{:<13} {:<24} {:<22} {:>18} {:>10} {:>10} {:>9} {:>9} {}\n",
+        "kernel", "scheme", "path", "shape", "median ms", "spread ms", "GB/s", "roofline", "clock"
     );
     for x in &r.records {
         let gb = match x.gflop_per_s {
@@ -355,7 +401,7 @@ pub fn table(r: &BenchReport) -> String {
             None => format!("{:.2}", x.gb_per_s),
         };
         s += &format!(
-            "{:<13} {:<24} {:<22} {:>18} {:>10.2} {:>10.2} {:>9} {:>8.1}%\n",
+            "{:<13} {:<24} {:<22} {:>18} {:>10.2} {:>10.2} {:>9} {:>8.1}% {}\n",
             x.kernel,
             x.scheme,
             x.path,
@@ -363,7 +409,8 @@ pub fn table(r: &BenchReport) -> String {
             x.median_s * 1e3,
             (x.max_s - x.min_s) * 1e3,
             gb,
-            x.roofline_fraction * 100.0
+            x.roofline_fraction * 100.0,
+            x.clock
         );
     }
     s

@@ -35,6 +35,8 @@ pub struct GpuContext {
     pub(crate) chunk_bytes: u64,
     /// WGSL's packed_4x8_integer_dot_product (`dot4I8Packed`) is available.
     packed_dot: bool,
+    /// Set while `gpu_time` measures.
+    pub(crate) profiler: crate::gpu::profiler::ProfilerSlot,
 }
 
 impl GpuContext {
@@ -91,6 +93,7 @@ impl GpuContext {
             uncaptured,
             chunk_bytes,
             packed_dot,
+            profiler: Default::default(),
         })
     }
 

@@ -178,7 +178,17 @@ impl GpuContext {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        let mut pass = encoder.begin_compute_pass(&Default::default());
+        let timestamps = self.pass_timestamps();
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: timestamps.as_ref().map(|(query_set, i)| {
+                wgpu::ComputePassTimestampWrites {
+                    query_set,
+                    beginning_of_pass_write_index: Some(*i),
+                    end_of_pass_write_index: Some(i + 1),
+                }
+            }),
+        });
         pass.set_pipeline(&pipeline.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(grid[0].max(1), grid[1].max(1), 1);

@@ -8,5 +8,6 @@ pub(crate) mod dispatch;
 pub mod gguf;
 pub mod matmul;
 mod pipelines;
+mod profiler;
 mod quantize;
 pub mod shaders;
