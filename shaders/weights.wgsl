@@ -40,7 +40,8 @@ fn w_group_size() -> u32 {
 }
 
 // Elements k = j * w_group_size() + c of row n into vals[c], decoding a code word once (and its
-// scale once when the word lies inside one block). Elements past K read as 0.
+// scale once when the word lies inside one block). Values for k >= K are padding; callers skip
+// them.
 fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
     let size = w_group_size();
     let k0 = j * size;

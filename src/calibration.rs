@@ -9,7 +9,7 @@ use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme};
 /// the block in private memory).
 pub const MAX_CALIBRATED_BLOCK: usize = 256;
 
-/// Elements per tensor-level Percentile histogram.
+/// Bins of the tensor-level Percentile histogram.
 pub const HISTOGRAM_BINS: usize = 2048;
 
 /// A calibration method.

@@ -268,7 +268,7 @@ fn plan(entry: &TensorEntry, opts: &ConvertOptions) -> Plan {
         Target::Scheme(s) => {
             let block_ok = match s.level {
                 QuantLevel::Tensor => true,
-                QuantLevel::Block(b) => b.dims().last().is_some_and(|&c| last % c == 0),
+                QuantLevel::Block(b) => b.dims().last().is_some_and(|&c| c > 0 && last % c == 0),
             };
             block_ok && Layout::new(&s, shape).is_ok()
         }

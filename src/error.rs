@@ -67,6 +67,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A GPU result disagrees with the CPU reference beyond SPEC section 8's allowances.
+    #[error("GPU result disagrees with the CPU reference: {0}")]
+    ReferenceMismatch(String),
+
     /// Something is too large for this adapter even after chunking.
     #[error("too large for this adapter: {0}")]
     TooLarge(String),

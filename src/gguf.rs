@@ -51,8 +51,17 @@ impl GgufTensor {
         Ok(GgufTensor { ty, shape, data })
     }
 
-    /// A GGUF tensor needs a last dim that is a multiple of 32.
+    /// A GGUF tensor needs a last dim that is a multiple of 32 (and a size that fits usize).
     pub fn check_shape(shape: &[usize], ty: GgufType) -> Result<()> {
+        if shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .is_none()
+        {
+            return Err(Error::Shape(format!(
+                "shape {shape:?} has too many elements"
+            )));
+        }
         match shape.last() {
             Some(&n) if n.is_multiple_of(GGUF_BLOCK) => Ok(()),
             _ => Err(Error::Shape(format!(

@@ -33,20 +33,17 @@ impl Layout {
     pub fn new(scheme: &QuantScheme, shape: &[usize]) -> Result<Self> {
         scheme.validate_for_shape(shape)?;
         let rank = shape.len();
+        match shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
+            Some(n) if n <= 1 << 40 => {}
+            _ => {
+                return Err(Error::Shape(format!(
+                    "shape {shape:?} has too many elements"
+                )))
+            }
+        }
         let cols = shape.last().copied().unwrap_or(1);
         let rows_per_matrix = if rank >= 2 { shape[rank - 2] } else { 1 };
         let total_rows = shape[..rank.saturating_sub(1)].iter().product::<usize>();
-        let n: usize = shape.iter().product();
-        if shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .is_none()
-            || n > (1 << 40)
-        {
-            return Err(Error::Shape(format!(
-                "shape {shape:?} has too many elements"
-            )));
-        }
         let (rows, block_rows, block_cols, scale_shape) = match scheme.level {
             QuantLevel::Tensor => (
                 total_rows,

@@ -33,36 +33,48 @@ impl QuantizedTensor {
         zeros: Vec<u8>,
         global_scale: Option<f32>,
     ) -> Result<Self> {
-        let layout = Layout::new(&scheme, &shape)?;
-        let blocks = layout.num_blocks();
-        let want_zeros = if scheme.mode == QuantMode::Affine {
-            blocks
-        } else {
-            0
-        };
-        if codes.len() != layout.code_words() || scales.len() != blocks || zeros.len() != want_zeros
-        {
-            return Err(Error::Shape(format!(
-                "`{scheme}` on shape {shape:?} needs {} code words, {blocks} scales and {want_zeros} zero points, got {}, {} and {}",
-                layout.code_words(),
-                codes.len(),
-                scales.len(),
-                zeros.len()
-            )));
-        }
-        if global_scale.is_some() != (scheme.param == QuantParam::E4M3) {
-            return Err(Error::Shape(format!(
-                "`{scheme}`: a global scale goes with E4M3 (NVFP4) scales, and only with them"
-            )));
-        }
-        Ok(QuantizedTensor {
+        let q = QuantizedTensor {
             scheme,
             shape,
             codes,
             scales,
             zeros,
             global_scale,
-        })
+        };
+        q.check()?;
+        Ok(q)
+    }
+
+    /// Checks that the (public) parts fit the scheme and shape, and returns the geometry. Every
+    /// function that reads a tensor calls this first, so inconsistent parts are an error, not a
+    /// panic.
+    pub fn check(&self) -> Result<Layout> {
+        let (scheme, shape) = (&self.scheme, &self.shape);
+        let layout = Layout::new(scheme, shape)?;
+        let blocks = layout.num_blocks();
+        let want_zeros = if scheme.mode == QuantMode::Affine {
+            blocks
+        } else {
+            0
+        };
+        if self.codes.len() != layout.code_words()
+            || self.scales.len() != blocks
+            || self.zeros.len() != want_zeros
+        {
+            return Err(Error::Shape(format!(
+                "`{scheme}` on shape {shape:?} needs {} code words, {blocks} scales and {want_zeros} zero points, got {}, {} and {}",
+                layout.code_words(),
+                self.codes.len(),
+                self.scales.len(),
+                self.zeros.len()
+            )));
+        }
+        if self.global_scale.is_some() != (scheme.param == QuantParam::E4M3) {
+            return Err(Error::Shape(format!(
+                "`{scheme}`: a global scale goes with E4M3 (NVFP4) scales, and only with them"
+            )));
+        }
+        Ok(layout)
     }
 
     /// The geometry of this tensor.

@@ -368,16 +368,6 @@ impl QuantScheme {
         }
         Ok(())
     }
-
-    /// Fails with `Unsupported` for parts that this version does not quantize yet.
-    pub(crate) fn ensure_implemented(&self) -> Result<()> {
-        if let QuantValue::Gguf(_) = self.value {
-            return Err(Error::Unsupported {
-                what: format!("GGUF block type `{self}` through the generic path"),
-            });
-        }
-        Ok(())
-    }
 }
 
 fn lookup<T: Copy + PartialEq>(table: &[(T, &'static str)], key: T) -> &'static str {
@@ -467,10 +457,17 @@ impl FromStr for QuantScheme {
                 scheme.store = QuantStore::Native;
             } else if part == "u32" {
                 scheme.store = QuantStore::U32;
-            } else if part == "affine" {
-                scheme.mode = QuantMode::Affine;
-            } else if part == "symmetric" {
-                scheme.mode = QuantMode::Symmetric;
+            } else if part == "affine" || part == "symmetric" {
+                if first == "nf4" {
+                    return Err(err(format!(
+                        "NF4 is a lookup mode; `{part}` does not combine with it"
+                    )));
+                }
+                scheme.mode = if part == "affine" {
+                    QuantMode::Affine
+                } else {
+                    QuantMode::Symmetric
+                };
             } else {
                 return Err(err(format!("unknown part `{part}`")));
             }

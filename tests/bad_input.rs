@@ -146,3 +146,57 @@ fn wgpu_validation_errors_become_err() {
         .unwrap();
     assert_eq!(q.scales, vec![1.0 / 127.0]);
 }
+
+#[test]
+fn inconsistent_parts_and_hostile_inputs_are_errors_not_panics() {
+    // A QuantizedTensor assembled by hand with parts that do not fit.
+    let mut q = reference::quantize(&[1.0f32; 64], &[2, 32], &scheme("q4s:block32:f32")).unwrap();
+    q.codes.truncate(3);
+    assert!(matches!(reference::dequantize(&q), Err(Error::Shape(_))));
+    assert!(matches!(reference::codes(&q), Err(Error::Shape(_))));
+    // Shapes whose element count overflows.
+    let s = scheme("q8s:tensor:f32");
+    assert!(matches!(
+        reference::quantize(&[], &[usize::MAX, 3], &s),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(
+        wgquant::GgufTensor::check_shape(&[usize::MAX, 64], wgquant::GgufType::Q8_0),
+        Err(Error::Shape(_))
+    ));
+    // NF4 does not take a mode.
+    for text in ["nf4:block64:f16:affine", "nf4:block64:f16:symmetric"] {
+        assert!(
+            matches!(text.parse::<QuantScheme>(), Err(Error::ParseScheme { .. })),
+            "{text}"
+        );
+    }
+    // A GGUF header with deeply nested metadata arrays.
+    let mut g = b"GGUF".to_vec();
+    g.extend(3u32.to_le_bytes());
+    g.extend(0u64.to_le_bytes());
+    g.extend(1u64.to_le_bytes());
+    g.extend(1u64.to_le_bytes());
+    g.push(b'k');
+    g.extend(9u32.to_le_bytes());
+    for _ in 0..1000 {
+        g.extend(9u32.to_le_bytes());
+        g.extend(1u64.to_le_bytes());
+    }
+    let err = wgquant::io::gguf::read_header(&mut &g[..], "nested.gguf").unwrap_err();
+    assert!(err.to_string().contains("nested"), "{err}");
+}
+
+#[test]
+fn static_calibration_rejects_non_finite_activations() {
+    let mut cal =
+        wgquant::Calibrator::new(scheme("q8s:tensor:f32"), wgquant::Calibration::MinMax).unwrap();
+    cal.observe(ctx(), &ctx().upload(&[1.0f32; 64], &[2, 32]).unwrap())
+        .unwrap();
+    let mut x = vec![0.5f32; 64];
+    x[9] = f32::NAN;
+    let err = cal
+        .quantize(ctx(), &ctx().upload(&x, &[2, 32]).unwrap())
+        .unwrap_err();
+    assert_eq!(err, Error::NonFinite { index: 9 });
+}

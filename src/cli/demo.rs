@@ -235,10 +235,9 @@ pub fn demo(hidden: usize) -> Result<()> {
     println!("\nGPU GB/s: f32 bytes in / time of a device-resident quantize (scales + codes + status check).");
     println!("e2e GB/s: f32 bytes in / time from host slice to host codes and scales (upload, quantize, readback).");
     if failures > 0 {
-        return Err(Error::Validation {
-            context: "demo".into(),
-            message: format!("{failures} format(s) disagree with the CPU reference"),
-        });
+        return Err(Error::ReferenceMismatch(format!(
+            "{failures} format(s) in the demo"
+        )));
     }
     Ok(())
 }

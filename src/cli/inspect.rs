@@ -43,7 +43,8 @@ pub fn describe(path: &Path) -> Result<String> {
         }
         let mut total = 0;
         for t in &tensors {
-            let bytes = t.ty.bytes(t.shape.iter().product());
+            let elements = t.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d));
+            let bytes = t.ty.bytes(elements);
             total += bytes;
             let _ = writeln!(
                 out,

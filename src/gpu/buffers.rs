@@ -48,7 +48,10 @@ impl GpuTensor {
     /// Wraps a buffer the caller filled, e.g. the output of their own kernel. It needs
     /// `STORAGE` usage (and `COPY_SRC` to be read back) and at least `len * dtype.bytes()` bytes.
     pub fn from_buffer(buffer: wgpu::Buffer, shape: &[usize], dtype: DType) -> Result<Self> {
-        let need = (shape.iter().product::<usize>() * dtype.bytes()) as u64;
+        let need = shape
+            .iter()
+            .try_fold(dtype.bytes() as u64, |a, &d| a.checked_mul(d as u64))
+            .ok_or_else(|| Error::Shape(format!("shape {shape:?} has too many elements")))?;
         if buffer.size() < need {
             return Err(Error::Shape(format!(
                 "buffer of {} bytes is too small for shape {shape:?} of {dtype:?} ({need} bytes)",
@@ -56,7 +59,7 @@ impl GpuTensor {
             )));
         }
         if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::Shape(
+            return Err(Error::Usage(
                 "buffer lacks STORAGE usage; create it with BufferUsages::STORAGE".into(),
             ));
         }
@@ -91,6 +94,31 @@ pub struct GpuQuantizedTensor {
     pub global: wgpu::Buffer,
 }
 
+impl GpuQuantizedTensor {
+    /// Checks that the (public) buffers are large enough for the scheme and shape, and returns
+    /// the geometry; every function that reads the tensor calls this first.
+    pub fn check(&self) -> Result<crate::layout::Layout> {
+        let layout = crate::layout::Layout::new(&self.scheme, &self.shape)?;
+        let blocks = layout.num_blocks() as u64;
+        let zeros = if self.scheme.mode == crate::scheme::QuantMode::Affine {
+            blocks
+        } else {
+            0
+        };
+        let short = self.codes.size() < layout.code_words() as u64 * 4
+            || self.scales.size() < blocks * 4
+            || self.zeros.size() < zeros * 4
+            || self.global.size() < 4;
+        if short {
+            return Err(Error::Shape(format!(
+                "buffers too small for `{}` on shape {:?}",
+                self.scheme, self.shape
+            )));
+        }
+        Ok(layout)
+    }
+}
+
 pub(crate) const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
@@ -110,12 +138,16 @@ impl GpuContext {
     pub(crate) fn storage_buffer(&self, bytes: u64, label: &str) -> Result<wgpu::Buffer> {
         let size = bytes.max(4).next_multiple_of(4);
         self.check_buffer_size(size, label)?;
-        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+        // Its own scope, so that running out of memory is reported here as OutOfMemory.
+        let scope = self.scope();
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
             usage: STORAGE,
             mapped_at_creation: false,
-        }))
+        });
+        pollster::block_on(scope.finish(label))?;
+        Ok(buffer)
     }
 
     /// A storage buffer holding `bytes`, padded to a multiple of 4.

@@ -282,6 +282,8 @@ impl Calibrator {
     pub fn quantize(&self, ctx: &GpuContext, x: &GpuTensor) -> Result<(GpuQuantizedTensor, u64)> {
         let (sp, zero) = self.params()?;
         let zeros: Vec<u8> = zero.into_iter().collect();
+        // Fixed scales skip the reduction that finds non-finite inputs; look for them first.
+        ctx.value_range(x)?;
         ctx.quantize_with_scales(x, &self.scheme, &[sp], &zeros, true)
     }
 }

@@ -164,12 +164,18 @@ impl GpuContext {
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
-        match self.uncaptured.lock().map(|mut v| v.pop()) {
-            Ok(Some(message)) => Err(Error::Validation {
+        // Report (and clear) every error that escaped the scopes, so none leaks into a later call.
+        let escaped = self
+            .uncaptured
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        match escaped.into_iter().next() {
+            Some(message) => Err(Error::Validation {
                 context: "an earlier GPU call".into(),
                 message,
             }),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! Dequantization on the GPU: one invocation per element, chunk by chunk.
+//! Dequantization on the GPU: one invocation per code word (or per 4 elements in the Native
+//! store), chunk by chunk.
 
 use crate::error::Result;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
 use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
-use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantMode, QuantStore};
 
@@ -52,8 +52,7 @@ impl GpuContext {
 
     /// Async form of [`GpuContext::dequantize_tensor`].
     pub async fn dequantize_tensor_async(&self, q: &GpuQuantizedTensor) -> Result<GpuTensor> {
-        let layout = Layout::new(&q.scheme, &q.shape)?;
-        q.scheme.ensure_implemented()?;
+        let layout = q.check()?;
         let y = self.storage_buffer(layout.len() as u64 * 4, "wgquant dequantized")?;
         if !layout.is_empty() {
             let pipeline = self.pipelines.get(

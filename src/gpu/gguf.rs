@@ -166,6 +166,7 @@ impl GpuContext {
 
     /// Async form of [`GpuContext::download_gguf`].
     pub async fn download_gguf_async(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
+        t.check()?;
         let n: usize = t.shape.iter().product();
         let bytes = self
             .read_bytes_async(&t.blocks, (n / GGUF_BLOCK * t.ty.block_bytes()) as u64)
@@ -196,6 +197,7 @@ impl GpuContext {
 
     /// Dequantizes device-resident GGUF blocks into a new f32 device tensor.
     pub fn dequantize_gguf_tensor(&self, t: &GpuGgufTensor) -> Result<GpuTensor> {
+        t.check()?;
         let (ty, n) = (t.ty, t.shape.iter().product::<usize>());
         let y = self.storage_buffer(n as u64 * 4, "wgquant dequantized")?;
         if n > 0 {
@@ -252,4 +254,19 @@ pub struct GpuGgufTensor {
     pub ty: GgufType,
     pub shape: Vec<usize>,
     pub blocks: wgpu::Buffer,
+}
+
+impl GpuGgufTensor {
+    /// Checks the (public) shape and that the buffer holds its blocks.
+    pub fn check(&self) -> Result<()> {
+        GgufTensor::check_shape(&self.shape, self.ty)?;
+        let n: usize = self.shape.iter().product();
+        if self.blocks.size() < (n / GGUF_BLOCK * self.ty.block_bytes()) as u64 {
+            return Err(Error::Shape(format!(
+                "buffer too small for {:?} blocks of shape {:?}",
+                self.ty, self.shape
+            )));
+        }
+        Ok(())
+    }
 }

@@ -126,8 +126,8 @@ impl GpuContext {
     ) -> Result<(GpuTensor, MatmulPath)> {
         let (m, n, k) = self.check_linear(x, &w.shape)?;
         let path = path.unwrap_or_else(|| self.choose_matmul_path(m));
+        w.check()?;
         block_along_k(&w.scheme, k)?;
-        w.scheme.ensure_implemented()?;
         let y = self.storage_buffer((m * n * 4) as u64, "wgquant linear output")?;
         if m * n > 0 && k > 0 {
             match path {
@@ -215,8 +215,14 @@ impl GpuContext {
                 "x has K = {kx} but W has K = {kw} (W is [N, K])"
             )));
         }
-        let limit = self.limits.max_storage_buffer_binding_size as usize;
-        if m * kx * x.dtype.bytes() > limit || n * kw * 4 > limit || m * n * 4 > limit {
+        let limit = self.limits.max_storage_buffer_binding_size;
+        let bytes = |a: usize, b: usize, size: usize| {
+            (a as u64)
+                .checked_mul(b as u64)
+                .and_then(|v| v.checked_mul(size as u64))
+        };
+        let fits = |v: Option<u64>| v.is_some_and(|v| v <= limit);
+        if !(fits(bytes(m, kx, x.dtype.bytes())) && fits(bytes(n, kw, 4)) && fits(bytes(m, n, 4))) {
             return Err(Error::TooLarge(format!(
                 "linear operands [{m}, {kx}] x [{n}, {kw}] must each fit one storage binding ({limit} bytes)"
             )));
@@ -400,6 +406,8 @@ impl GpuContext {
         if let Some(why) = integer_path_refusal(&w.scheme, k) {
             return Err(Error::Unsupported { what: why });
         }
+        xq.check()?;
+        w.check()?;
         let xb = activation_block(&xq.scheme, k);
         let want = QuantScheme::default().with_level(QuantLevel::block([1, xb]));
         if xq.scheme != want || (xb != k && xb != block_along_k(&w.scheme, k)?) {
@@ -459,6 +467,14 @@ impl GpuContext {
             (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
         ];
         let grid = [(n as u32).div_ceil(8), (m as u32).div_ceil(8)];
+        if grid
+            .iter()
+            .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
+        {
+            return Err(Error::TooLarge(format!(
+                "an {m} x {n} output needs more than 65,535 tiles of 8 in one dimension"
+            )));
+        }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
         self.queue.submit([encoder.finish()]);
         pollster::block_on(scope.finish("integer matmul"))

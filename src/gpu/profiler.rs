@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
 
-/// Passes one measurement can hold (two timestamps each).
+/// Timestamps one measurement can hold: two per pass, so 2048 passes.
 const CAPACITY: u32 = 4096;
 
 /// While a measurement runs: the query set and the next free index.

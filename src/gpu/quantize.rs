@@ -49,7 +49,6 @@ impl GpuContext {
         scheme: &QuantScheme,
     ) -> Result<QuantizedTensor> {
         Layout::new(scheme, shape)?;
-        scheme.ensure_implemented()?;
         check_len(data.len(), shape)?;
         let x = self.upload(data, shape)?;
         let q = self.quantize_tensor_async(&x, scheme).await?;
@@ -281,7 +280,6 @@ impl GpuContext {
     ) -> Result<(GpuQuantizedTensor, u64)> {
         let count_clipped = pack.unwrap_or(false);
         let layout = Layout::new(scheme, &x.shape)?;
-        scheme.ensure_implemented()?;
         let out = self.empty_output(&layout, scheme)?;
         if layout.is_empty() {
             return Ok((out, 0));
@@ -382,7 +380,7 @@ impl GpuContext {
         &self,
         q: &GpuQuantizedTensor,
     ) -> Result<QuantizedTensor> {
-        let layout = Layout::new(&q.scheme, &q.shape)?;
+        let layout = q.check()?;
         let blocks = layout.num_blocks() as u64;
         let codes = self
             .read_bytes_async(&q.codes, layout.code_words() as u64 * 4)

@@ -56,13 +56,14 @@ impl GgmlType {
     }
 
     /// Bytes of `n` elements (a multiple of 32 for block types).
+    /// Saturating, so that a hostile file's dims cannot overflow.
     pub fn bytes(self, n: usize) -> usize {
         match self {
-            GgmlType::F32 | GgmlType::I32 => 4 * n,
-            GgmlType::F16 | GgmlType::BF16 | GgmlType::I16 => 2 * n,
-            GgmlType::F64 | GgmlType::I64 => 8 * n,
+            GgmlType::F32 | GgmlType::I32 => n.saturating_mul(4),
+            GgmlType::F16 | GgmlType::BF16 | GgmlType::I16 => n.saturating_mul(2),
+            GgmlType::F64 | GgmlType::I64 => n.saturating_mul(8),
             GgmlType::I8 => n,
-            GgmlType::Block(t) => n / 32 * t.block_bytes(),
+            GgmlType::Block(t) => (n / 32).saturating_mul(t.block_bytes()),
         }
     }
 }
@@ -208,7 +209,7 @@ pub fn read_header(r: &mut impl Read, file: &str) -> Result<GgufHeader> {
     for _ in 0..n_kv {
         let key = rd.string()?;
         let ty = rd.u32()?;
-        meta.push((key, rd.value(ty)?));
+        meta.push((key, rd.value(ty, 0)?));
     }
     let mut tensors = Vec::new();
     for _ in 0..n_tensors {
@@ -264,8 +265,8 @@ impl<R: Read, F: Fn(String) -> Error> Reader<'_, R, F> {
         String::from_utf8(self.bytes(n as usize)?)
             .map_err(|_| (self.err)("a string is not UTF-8".into()))
     }
-    /// Reads a value of GGUF value type `ty`; keeps u32 and strings.
-    fn value(&mut self, ty: u32) -> Result<Option<MetaValue>> {
+    /// Reads a value of GGUF value type `ty` inside `depth` arrays; keeps u32 and strings.
+    fn value(&mut self, ty: u32, depth: u32) -> Result<Option<MetaValue>> {
         let size = match ty {
             0 | 1 | 7 => 1,
             2 | 3 => 2,
@@ -273,12 +274,15 @@ impl<R: Read, F: Fn(String) -> Error> Reader<'_, R, F> {
             5 | 6 => 4,
             8 => return Ok(Some(MetaValue::String(self.string()?))),
             9 => {
+                if depth >= 4 {
+                    return Err((self.err)("metadata arrays nested more than 4 deep".into()));
+                }
                 let (inner, n) = (self.u32()?, self.u64()?);
                 if n > 1 << 26 {
                     return Err((self.err)(format!("array of {n} items")));
                 }
                 for _ in 0..n {
-                    self.value(inner)?;
+                    self.value(inner, depth + 1)?;
                 }
                 return Ok(None);
             }

@@ -188,6 +188,13 @@ pub fn mse_scale(scheme: &QuantScheme, xs: &[f32]) -> (f32, f32) {
 pub fn fake_quantize(data: &[f32], q: &QuantizedTensor) -> Result<(Vec<f32>, Vec<f32>)> {
     let y = super::dequantize(q)?;
     let layout = q.layout()?;
+    if data.len() != layout.len() {
+        return Err(Error::Shape(format!(
+            "{} elements for a tensor of {}",
+            data.len(),
+            layout.len()
+        )));
+    }
     let mut mask = vec![1.0f32; data.len()];
     for row in 0..layout.total_rows() {
         for col in 0..layout.cols {

@@ -47,7 +47,7 @@ pub fn integer_linear(xq: &QuantizedTensor, w: &QuantizedTensor) -> Result<Vec<f
     if k != kw {
         return Err(Error::Shape(format!("K differs: {k} vs {kw}")));
     }
-    let (xl, wl) = (xq.layout()?, w.layout()?);
+    let (xl, wl) = (xq.check()?, w.check()?);
     let block = match w.scheme.level {
         crate::scheme::QuantLevel::Tensor => k,
         crate::scheme::QuantLevel::Block(b) => b.rows_cols().1,

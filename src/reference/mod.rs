@@ -51,7 +51,6 @@ pub fn quantize(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<Q
 /// element is finite (else `NonFinite` with the first bad index).
 pub fn checked_input(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<Layout> {
     let layout = Layout::new(scheme, shape)?;
-    scheme.ensure_implemented()?;
     if data.len() != layout.len() {
         return Err(Error::Shape(format!(
             "data has {} elements but shape {shape:?} needs {}",
@@ -69,6 +68,9 @@ pub fn checked_input(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Res
 
 /// Per block, `(min, max)` of the elements with subnormals flushed (0 for an empty tensor).
 pub fn block_ranges(data: &[f32], layout: &Layout) -> Vec<(f32, f32)> {
+    if data.len() != layout.len() {
+        return Vec::new();
+    }
     let mut r = vec![(f32::INFINITY, f32::NEG_INFINITY); layout.num_blocks()];
     for_each_element(layout, |row, col, flat| {
         let b = &mut r[layout.block_of(row, col)];
@@ -108,6 +110,21 @@ pub fn encode_with_params(
     zeros: Vec<u8>,
     global: Option<f32>,
 ) -> Result<QuantizedTensor> {
+    let blocks = layout.num_blocks();
+    let want_zeros = if scheme.mode == QuantMode::Affine {
+        blocks
+    } else {
+        0
+    };
+    if data.len() != layout.len() || scales.len() != blocks || zeros.len() != want_zeros {
+        return Err(Error::Shape(format!(
+            "{} elements, {} scales and {} zero points do not fit {} elements in {blocks} blocks",
+            data.len(),
+            scales.len(),
+            zeros.len(),
+            layout.len()
+        )));
+    }
     let bits = scheme.value.bits() as usize;
     let mut codes = vec![0u32; layout.code_words()];
     for_each_element(layout, |row, col, flat| {
@@ -122,7 +139,7 @@ pub fn encode_with_params(
 
 /// The code of every element, row-major (masked to the value's bits).
 pub fn codes(q: &QuantizedTensor) -> Result<Vec<u32>> {
-    let layout = q.layout()?;
+    let layout = q.check()?;
     let bits = q.scheme.value.bits() as usize;
     let mut out = vec![0u32; layout.len()];
     for_each_element(&layout, |row, col, flat| {
@@ -134,8 +151,7 @@ pub fn codes(q: &QuantizedTensor) -> Result<Vec<u32>> {
 
 /// Restores every element, row-major.
 pub fn dequantize(q: &QuantizedTensor) -> Result<Vec<f32>> {
-    q.scheme.ensure_implemented()?;
-    let layout = q.layout()?;
+    let layout = q.check()?;
     let codes = codes(q)?;
     let mut out = vec![0.0f32; layout.len()];
     for_each_element(&layout, |row, col, flat| {
