@@ -122,7 +122,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let n = span.height * span.width;
     var amax = 0.0;
     for (var i = 0u; i < n; i++) {
-        let flat = (span.first_row + i / span.width) * g.cols + span.c0 + i % span.width;
+        let flat = block_element(span, i);
         let x = load_x(g.x_offset + flat);
         if (!is_finite_bits(x)) {
             atomicMin(&status[2u * g.status_slot], flat);

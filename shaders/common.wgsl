@@ -99,6 +99,16 @@ fn block_span(lb: u32) -> BlockSpan {
     );
 }
 
+// Chunk-local flat index of element i (row-major within the block) of a block. One-row blocks
+// (and the flat runs of whole-tensor reductions) need no division, which GPUs emulated on CPUs
+// do one lane at a time.
+fn block_element(span: BlockSpan, i: u32) -> u32 {
+    if (span.height == 1u) {
+        return span.first_row * g.cols + span.c0 + i;
+    }
+    return (span.first_row + i / span.width) * g.cols + span.c0 + i % span.width;
+}
+
 // Index into the bound scale window of the block holding (chunk row, col).
 fn scale_index(row: u32, col: u32) -> u32 {
     let tr = g.row_base + row;

@@ -17,10 +17,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let wpr = (g.cols + CPW - 1u) / CPW;
     let global = global_scale[0];
+    // In the U32 store a word lies inside one block when blocks hold whole words: find its
+    // block, scale and zero point once.
+    let whole_words = !NATIVE && g.block_cols % CPW == 0u;
+    let row0 = w / wpr;
+    let col0 = (w % wpr) * CPW;
+    var b = 0u;
+    var sp = 0.0;
+    var zero = 0u;
+    if (whole_words) {
+        b = scale_index(row0, col0);
+        sp = scales[b];
+        if (KIND == 1u) {
+            zero = zeros[b];
+        }
+    }
     var word = 0u;
     for (var j = 0u; j < CPW; j++) {
-        var row: u32;
-        var col: u32;
+        var row = row0;
+        var col = col0 + j;
         if (NATIVE) {
             let flat = w * CPW + j;
             if (flat >= g.rows * g.cols) {
@@ -28,21 +43,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             row = flat / g.cols;
             col = flat % g.cols;
-        } else {
-            row = w / wpr;
-            col = (w % wpr) * CPW + j;
-            if (col >= g.cols) {
-                break;
+        } else if (col >= g.cols) {
+            break;
+        }
+        if (!whole_words) {
+            b = scale_index(row, col);
+            sp = scales[b];
+            if (KIND == 1u) {
+                zero = zeros[b];
             }
         }
-        let b = scale_index(row, col);
-        var zero = 0u;
-        if (KIND == 1u) {
-            zero = zeros[b];
-        }
         let x = flush_subnormal(load_x(g.x_offset + row * g.cols + col));
-        word |= encode(x, scales[b], zero, global) << (j * BITS);
-        if (COUNT_CLIPPED && is_clipped(x, scales[b], zero, global)) {
+        word |= encode(x, sp, zero, global) << (j * BITS);
+        if (COUNT_CLIPPED && is_clipped(x, sp, zero, global)) {
             atomicAdd(&clipped[0], 1u);
         }
     }

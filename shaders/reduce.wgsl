@@ -24,7 +24,7 @@ fn block_range(lb: u32, start: u32, step: u32) -> vec2<f32> {
     let span = block_span(lb);
     var r = vec2<f32>(F32_MAX, -F32_MAX);
     for (var i = start; i < span.height * span.width; i += step) {
-        let flat = (span.first_row + i / span.width) * g.cols + span.c0 + i % span.width;
+        let flat = block_element(span, i);
         let x = load_x(g.x_offset + flat);
         if (!is_finite_bits(x)) {
             atomicMin(&status[2u * g.status_slot], flat);
