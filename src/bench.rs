@@ -75,30 +75,12 @@ impl BenchConfig {
     }
 }
 
-/// Every scheme family at block 32 (NF4 64, NVFP4 16) and the integer ones per tensor.
+/// The schemes of the full suite: [`crate::scheme::representative_schemes`].
 pub fn all_schemes() -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
-    for value in ["q8s", "q8f", "q4s", "q4f", "q2s", "q2f"] {
-        v.push(format!("{value}:tensor:f32"));
-        v.push(format!("{value}:block32:f16"));
-    }
-    for s in [
-        "q8s:block32:f16:native",
-        "q8f:block32:f16:affine",
-        "q4f:block32:f16:affine",
-        "q2f:block32:f16:affine",
-        "nf4:block64:f16",
-        "e4m3:tensor:f32",
-        "e4m3:block32:bf16",
-        "e5m2:block32:bf16",
-        "e2m1:block32:bf16",
-        "e4m3:block32:e8m0",
-        "e2m1:block32:e8m0",
-        "e2m1:block16:e4m3",
-    ] {
-        v.push(s.into());
-    }
-    v
+    crate::scheme::representative_schemes()
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// One measured figure.

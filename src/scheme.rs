@@ -475,3 +475,36 @@ impl FromStr for QuantScheme {
         Ok(scheme)
     }
 }
+
+/// A representative scheme of every value, mode, store and scale type: the integer values per
+/// tensor and in blocks of 32 with each float scale type, the Native store, Affine, NF4, the
+/// minifloats, MX and NVFP4. The demo and the full benchmark run these.
+pub fn representative_schemes() -> Vec<QuantScheme> {
+    let mut texts: Vec<String> = Vec::new();
+    for value in ["q8s", "q8f", "q4s", "q4f", "q2s", "q2f"] {
+        for level_param in ["tensor:f32", "block32:f32", "block32:f16", "block32:bf16"] {
+            texts.push(format!("{value}:{level_param}"));
+        }
+    }
+    texts.extend(
+        [
+            "q8s:block32:f16:native",
+            "q8f:block2x16:f16:native",
+            "q8f:block32:f16:affine",
+            "q4f:block32:f16:affine",
+            "q2f:block32:f16:affine",
+            "nf4:block64:f16",
+            "e4m3:tensor:f32",
+            "e4m3:block32:bf16",
+            "e5m2:block32:bf16",
+            "e2m1:block32:bf16",
+            "e4m3:block32:f16:native",
+            "e4m3:block32:e8m0",
+            "e5m2:block32:e8m0",
+            "e2m1:block32:e8m0",
+            "e2m1:block16:e4m3",
+        ]
+        .map(String::from),
+    );
+    texts.iter().filter_map(|t| t.parse().ok()).collect()
+}

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::reference;
-use crate::scheme::{GgufType, QuantScheme, QuantValue};
+use crate::scheme::{representative_schemes, GgufType, QuantScheme, QuantValue};
 use crate::synth::{sqnr_db, Rng};
 
 /// One synthetic weight matrix.
@@ -69,39 +69,13 @@ impl std::fmt::Display for Format {
 }
 
 /// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types.
-fn demo_formats() -> Result<Vec<Format>> {
-    let mut texts: Vec<String> = Vec::new();
-    for value in ["q8s", "q8f", "q4s", "q4f", "q2s", "q2f"] {
-        for level_param in ["tensor:f32", "block32:f32", "block32:f16", "block32:bf16"] {
-            texts.push(format!("{value}:{level_param}"));
-        }
-    }
-    texts.extend(
-        [
-            "q8s:block32:f16:native",
-            "q8f:block2x16:f16:native",
-            "q8f:block32:f16:affine",
-            "q4f:block32:f16:affine",
-            "q2f:block32:f16:affine",
-            "nf4:block64:f16",
-            "e4m3:tensor:f32",
-            "e4m3:block32:bf16",
-            "e5m2:block32:bf16",
-            "e2m1:block32:bf16",
-            "e4m3:block32:f16:native",
-            "e4m3:block32:e8m0",
-            "e5m2:block32:e8m0",
-            "e2m1:block32:e8m0",
-            "e2m1:block16:e4m3",
-        ]
-        .map(String::from),
-    );
-    let mut out = texts
-        .iter()
-        .map(|t| t.parse().map(Format::Scheme))
-        .collect::<Result<Vec<_>>>()?;
+fn demo_formats() -> Vec<Format> {
+    let mut out: Vec<Format> = representative_schemes()
+        .into_iter()
+        .map(Format::Scheme)
+        .collect();
     out.extend(GgufType::TYPES.map(Format::Gguf));
-    Ok(out)
+    out
 }
 
 /// What one format measured over all weights.
@@ -210,7 +184,7 @@ pub fn demo(hidden: usize) -> Result<()> {
         .map(|w| ctx.upload(&w.data, &w.shape))
         .collect::<Result<Vec<_>>>()?;
     let mut failures = 0;
-    for format in demo_formats()? {
+    for format in demo_formats() {
         let row = run_format(&ctx, &weights, &uploads, &format)?;
         let verdict = match (&row.mismatch, row.exact) {
             (Some(_), _) => "MISMATCH".to_string(),

@@ -36,8 +36,14 @@ impl GpuContext {
         calibration.check(scheme)?;
         let layout = Layout::new(scheme, &x.shape)?;
         let q = match (calibration, scheme.level) {
-            (Calibration::Percentile(_), QuantLevel::Tensor) => {
-                self.quantize_tensor_calibrated(x, scheme, calibration)?
+            // Only the scales: the fused kernel below encodes and decodes itself.
+            (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
+                let sp = self.tensor_percentile_scale(x, scheme, p)?;
+                let given = Scales::Given {
+                    scales: &[sp],
+                    zeros: &[],
+                };
+                pollster::block_on(self.quantize_stages(x, scheme, given, None))?.0
             }
             (Calibration::MinMax, _) => {
                 pollster::block_on(self.quantize_stages(x, scheme, Scales::MinMax, None))?.0

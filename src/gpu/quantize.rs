@@ -112,14 +112,7 @@ impl GpuContext {
         match (calibration, scheme.level) {
             (Calibration::MinMax, _) => self.quantize_tensor(x, scheme),
             (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
-                let (lo, hi) = self.value_range(x)?;
-                let amax = (-lo).max(hi).max(0.0);
-                let hist = self.histogram(x, amax)?;
-                let clip = histogram_percentile(&hist, amax, p);
-                let sp = scale_for_amax(scheme, clip).ok_or_else(|| Error::ScaleOverflow {
-                    block: 0,
-                    param: format!("{:?}", scheme.param),
-                })?;
+                let sp = self.tensor_percentile_scale(x, scheme, p)?;
                 Ok(self.quantize_with_scales(x, scheme, &[sp], &[], false)?.0)
             }
             _ => Ok(pollster::block_on(self.quantize_inner(
@@ -148,6 +141,23 @@ impl GpuContext {
             Scales::Given { scales, zeros },
             count_clipped,
         ))
+    }
+
+    /// The stored scale of tensor-level Percentile calibration: range and histogram passes on
+    /// the GPU, the percentile's bin edge on the host.
+    pub(crate) fn tensor_percentile_scale(
+        &self,
+        x: &GpuTensor,
+        scheme: &QuantScheme,
+        p: f32,
+    ) -> Result<f32> {
+        let (lo, hi) = self.value_range(x)?;
+        let amax = (-lo).max(hi).max(0.0);
+        let clip = histogram_percentile(&self.histogram(x, amax)?, amax, p);
+        scale_for_amax(scheme, clip).ok_or_else(|| Error::ScaleOverflow {
+            block: 0,
+            param: format!("{:?}", scheme.param),
+        })
     }
 
     /// (min, max) of a device tensor, subnormals flushed; non-finite values are an error.
