@@ -15,7 +15,7 @@ fn main() -> Result<(), wgquant::Error> {
     let weights = synth::normal(shape[0] * shape[1], 0.02, 7);
 
     let q = ctx.quantize(&weights, &shape, &scheme)?;
-    // SPEC section 8: bit for bit, apart from counted allowances for inexact GPU division.
+    // NUMERICS section 8: bit for bit, apart from counted allowances for inexact GPU division.
     let agreement = wgquant::agreement::compare(&weights, &q);
     println!("scheme {scheme}: agreement with the CPU reference: {agreement:?}");
     println!(

@@ -1,4 +1,4 @@
-// Scales and element codes (SPEC sections 2-5), mirroring src/reference/param.rs and
+// Scales and element codes (NUMERICS sections 2-5), mirroring src/reference/param.rs and
 // src/reference/values.rs. Prepended to every kernel after common.wgsl.
 
 // Mode and value family: 0 = integer Symmetric, 1 = integer Affine, 2 = NF4 lookup,
@@ -138,15 +138,24 @@ var<private> NF4: array<f32, 16> = array<f32, 16>(
 );
 
 // x divided by its block's scale for a minifloat value: by 2^k (MX), by the two-level scale
-// (NVFP4), or by the stored scale; 0 when that scale is 0.
+// (NVFP4), or by the stored scale; +0 when there is no scale. The sign of x / sp is x's, set
+// from the bits because WGSL may drop the sign of a zero.
 fn mf_scaled(x: f32, sp: f32, global: f32) -> f32 {
+    var v: f32;
     if (PARAM == 3u) {
-        return ldexp(x, -e8m0_exponent(sp));
+        v = ldexp(x, -e8m0_exponent(sp));
+    } else if (PARAM == 4u) {
+        if (global == 0.0) {
+            return 0.0;
+        }
+        v = x / (sp * global);
+    } else {
+        if (sp == 0.0) {
+            return 0.0;
+        }
+        v = x / sp;
     }
-    if (PARAM == 4u) {
-        return select(x / (sp * global), 0.0, global == 0.0);
-    }
-    return select(x / sp, 0.0, sp == 0.0);
+    return bitcast<f32>((bitcast<u32>(v) & 0x7fffffffu) | (bitcast<u32>(x) & 0x80000000u));
 }
 
 // The code of element x (subnormals already flushed), masked to BITS.

@@ -32,7 +32,6 @@ struct Geom {
 @group(0) @binding(0) var<uniform> g: Geom;
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 
-const F32_MIN_NORMAL: f32 = 1.17549435e-38;
 const TWO_POW_M24: f32 = 5.9604645e-8;
 
 // Linear work item of a 2-D dispatch (dispatches past 65,535 workgroups fold into y).
@@ -71,9 +70,11 @@ fn is_finite_bits(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-// SPEC section 8: magnitudes below 2^-126 count as zero.
+// NUMERICS section 8: magnitudes below 2^-126 count as a zero of the same sign. Built from the bits
+// because a GPU may treat -0.0 and subnormals as +0.0 in float arithmetic.
 fn flush_subnormal(x: f32) -> f32 {
-    return select(x, 0.0, abs(x) < F32_MIN_NORMAL);
+    let b = bitcast<u32>(x);
+    return select(x, bitcast<f32>(b & 0x80000000u), (b & 0x7f800000u) == 0u);
 }
 
 // Where block `block` (counted from g.scale_base) lies: its first chunk row and column, and its

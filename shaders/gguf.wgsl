@@ -1,4 +1,4 @@
-// GGUF block types (SPEC section 7), byte-exact with llama.cpp's quantize_row_*_ref, mirroring
+// GGUF block types (NUMERICS section 7), byte-exact with llama.cpp's quantize_row_*_ref, mirroring
 // src/reference/gguf.rs. `quantize`: one invocation per group of GROUP blocks whose bytes end on
 // a word boundary, so each invocation owns whole u32 words (no atomics, no races). `dequantize`:
 // one invocation per element. C semantics: roundf rounds halves away from zero, casts truncate.

@@ -1,4 +1,4 @@
-// GGUF block types (SPEC section 7): the block layout and decoding shared by gguf.wgsl and the
+// GGUF block types (NUMERICS section 7): the block layout and decoding shared by gguf.wgsl and the
 // matmul kernels (weights_gguf.wgsl). Blocks are read from `src` at g.code_offset (in words).
 
 // 0 = Q8_0, 1 = Q4_0, 2 = Q4_1, 3 = Q5_0, 4 = Q5_1, 5 = MXFP4.

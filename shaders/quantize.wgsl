@@ -1,4 +1,4 @@
-// Quantize + pack: one invocation per output word (SPEC sections 2-6).
+// Quantize + pack: one invocation per output word (NUMERICS sections 2-6).
 
 @group(0) @binding(2) var<storage, read> scales: array<f32>;
 @group(0) @binding(3) var<storage, read> zeros: array<u32>;

@@ -2,7 +2,7 @@
 // PER_THREAD = true: one invocation per block (small blocks: no barriers, 64 blocks per
 // workgroup); false: one workgroup per block (large blocks, Tensor-level runs).
 // OUT = 0: write the (min, max) pair (pass 1 of the two-pass Tensor-level reduction);
-// 1: write the stored scale and, in Affine mode, the zero point (SPEC sections 2-4);
+// 1: write the stored scale and, in Affine mode, the zero point (NUMERICS sections 2-4);
 // 2: write NVFP4's global scale, amax / (448 * 6).
 
 override PER_THREAD: bool = false;

@@ -1,11 +1,11 @@
-//! GPU-vs-reference agreement as SPEC section 8 defines it: bit-exact, with two counted
+//! GPU-vs-reference agreement as NUMERICS section 8 defines it: bit-exact, with two counted
 //! allowances for WGSL's inexact division. Used by the tests and by `wgquant demo`.
 
 use crate::quantized::QuantizedTensor;
 use crate::reference;
 use crate::scheme::QuantScheme;
 
-/// Differences SPEC section 8 allows, counted.
+/// Differences NUMERICS section 8 allows, counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Allowances {
     /// Scales within 2 ulp (before conversion to the param type) of the reference's.
@@ -21,7 +21,7 @@ fn ulp_neighbours(s: f32, k: i32) -> impl Iterator<Item = f32> {
     })
 }
 
-/// Compares a GPU result with the reference as SPEC section 8 says; returns the counts of
+/// Compares a GPU result with the reference as NUMERICS section 8 says; returns the counts of
 /// allowed differences or a description of the first forbidden one.
 pub fn compare(data: &[f32], gpu: &QuantizedTensor) -> Result<Allowances, String> {
     let scheme: &QuantScheme = &gpu.scheme;

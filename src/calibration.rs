@@ -1,5 +1,5 @@
 //! Calibration: how a block's (or tensor's) range is chosen before its scale. MinMax uses the
-//! extremes (SPEC sections 2-4); Percentile clips at a percentile of |x|; Mse searches clipping
+//! extremes (NUMERICS sections 2-4); Percentile clips at a percentile of |x|; Mse searches clipping
 //! ratios for the lowest squared error and refits the scale by least squares.
 
 use crate::error::{Error, Result};

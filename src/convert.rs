@@ -30,7 +30,7 @@ use crate::synth::sqnr_db;
 /// Output file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// safetensors in SPEC section 6's layout.
+    /// safetensors in NUMERICS section 6's layout.
     Wgquant,
     /// GGUF v3.
     Gguf,

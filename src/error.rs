@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in wgquant.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum Error {
-    /// The scheme combines parts that do not go together (SPEC section 1).
+    /// The scheme combines parts that do not go together (NUMERICS section 1).
     #[error("invalid scheme `{scheme}`: {reason}")]
     InvalidScheme { scheme: String, reason: String },
 
@@ -25,7 +25,7 @@ pub enum Error {
     #[error("shape error: {0}")]
     Shape(String),
 
-    /// An input element is NaN or infinite (SPEC section 2).
+    /// An input element is NaN or infinite (NUMERICS section 2).
     #[error(
         "input element {index} (flat, row-major) is not finite; quantization needs finite inputs"
     )]
@@ -67,7 +67,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    /// A GPU result disagrees with the CPU reference beyond SPEC section 8's allowances.
+    /// A GPU result disagrees with the CPU reference beyond NUMERICS section 8's allowances.
     #[error("GPU result disagrees with the CPU reference: {0}")]
     ReferenceMismatch(String),
 

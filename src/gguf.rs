@@ -1,4 +1,4 @@
-//! GGUF block-quantized tensors (SPEC section 7): the bytes of llama.cpp's block structs, in
+//! GGUF block-quantized tensors (NUMERICS section 7): the bytes of llama.cpp's block structs, in
 //! order, for a tensor whose last dim is a multiple of 32.
 
 use crate::error::{Error, Result};

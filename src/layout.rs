@@ -1,4 +1,4 @@
-//! Block grid, scale grid and packed-row math (SPEC section 6), shared by the CPU reference and
+//! Block grid, scale grid and packed-row math (NUMERICS section 6), shared by the CPU reference and
 //! the GPU host code so that both index the same way.
 //!
 //! Any tensor is viewed as `[outer, rows, cols]`: `cols` is the last dim, `rows` the one before
@@ -24,7 +24,7 @@ pub struct Layout {
     pub grid_cols: usize,
     pub codes_per_word: usize,
     pub store: QuantStore,
-    /// Shape of the scale grid as SPEC section 6 writes it.
+    /// Shape of the scale grid as NUMERICS section 6 writes it.
     pub scale_shape: Vec<usize>,
 }
 

@@ -1,5 +1,5 @@
 //! wgquant quantizes tensors on the GPU with WGSL compute shaders through wgpu (Vulkan, Metal,
-//! DX12, GL), checked against a CPU reference that implements `SPEC.md` literally.
+//! DX12, GL), checked against a CPU reference that implements `docs/NUMERICS.md` literally.
 //!
 //! ```no_run
 //! use wgquant::{GpuContext, QuantScheme};

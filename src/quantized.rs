@@ -1,4 +1,4 @@
-//! `QuantizedTensor`: the host-side result of quantization, in SPEC section 6's layout.
+//! `QuantizedTensor`: the host-side result of quantization, in NUMERICS section 6's layout.
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -8,7 +8,7 @@ use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
 /// Codes and scales of one quantized tensor, on the host.
 ///
-/// `codes` are the u32 words of SPEC section 6 (for the `Native` store, the bytes packed
+/// `codes` are the u32 words of NUMERICS section 6 (for the `Native` store, the bytes packed
 /// little-endian four to a word, the last word zero-padded). `scales` hold one value per block,
 /// each exactly representable in the scheme's param type; [`QuantizedTensor::scale_bytes`]
 /// gives them in that type's bytes. `zeros` holds one zero point per block in Affine mode and
@@ -108,7 +108,7 @@ impl QuantizedTensor {
     }
 
     /// Rebuilds a tensor from the bytes stored in a file: codes as [`Self::code_bytes`] gives
-    /// them and scales in the param type's bytes (SPEC section 6).
+    /// them and scales in the param type's bytes (NUMERICS section 6).
     pub fn from_stored(
         scheme: QuantScheme,
         shape: Vec<usize>,

@@ -1,4 +1,4 @@
-//! Quantization schemes (SPEC section 1): the five parts, Burn-like builders, the compact text
+//! Quantization schemes (NUMERICS section 1): the five parts, Burn-like builders, the compact text
 //! form used by the CLI and logs, and validation of combinations. Pure data, no GPU.
 
 use std::fmt;
@@ -98,11 +98,11 @@ pub enum QuantValue {
     E5M2,
     /// FP4 `float4_e2m1fn`.
     E2M1,
-    /// A GGUF block type, byte-exact with llama.cpp (SPEC section 7).
+    /// A GGUF block type, byte-exact with llama.cpp (NUMERICS section 7).
     Gguf(GgufType),
 }
 
-/// GGUF block types (SPEC section 7).
+/// GGUF block types (NUMERICS section 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GgufType {
     Q8_0,
@@ -159,7 +159,7 @@ impl QuantValue {
         }
     }
 
-    /// Signed code range `[a, b]` of the integer values (SPEC section 2).
+    /// Signed code range `[a, b]` of the integer values (NUMERICS section 2).
     pub fn int_range(self) -> Option<(i32, i32)> {
         match self {
             QuantValue::Q8F => Some((-128, 127)),
@@ -291,7 +291,7 @@ impl QuantScheme {
         }
     }
 
-    /// Rejects combinations SPEC section 1 forbids, independent of any tensor.
+    /// Rejects combinations NUMERICS section 1 forbids, independent of any tensor.
     pub fn validate(&self) -> Result<()> {
         if let QuantLevel::Block(b) = self.level {
             if b.len == 0 || b.len > 2 {

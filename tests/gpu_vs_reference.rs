@@ -1,4 +1,4 @@
-//! GPU kernels against the CPU reference (SPEC section 8) for every integer value, level, store
+//! GPU kernels against the CPU reference (NUMERICS section 8) for every integer value, level, store
 //! and scale type, on awkward shapes and values.
 
 mod common;

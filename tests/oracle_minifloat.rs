@@ -108,3 +108,113 @@ fn minifloat_encodings_match_ml_dtypes() {
         eprintln!("{name}: {checked} encodings equal ml_dtypes'");
     }
 }
+
+/// Rows of 64 (two blocks of 32, four of 16) mixing N(0, 1) values with -0.0, +0.0 and
+/// subnormals of both signs, plus blocks that hold nothing but (signed) zeros and subnormals.
+fn signed_zero_rows() -> (Vec<f32>, usize) {
+    const COLS: usize = 64;
+    let specials = [-0.0f32, 0.0, -1e-40, 1e-40, -f32::from_bits(1), -1.1e-38];
+    let mut rng = Rng::new(5);
+    let mut x = Vec::new();
+    for row in 0..48 {
+        for col in 0..COLS {
+            let v = match (row % 4, rng.below(4)) {
+                // an all-special row: every block has amax 0
+                (3, _) => specials[rng.below(specials.len())],
+                (_, 0) => specials[rng.below(specials.len())],
+                _ => (rng.normal() * [1.0, 1e-3, 300.0][row % 3]) as f32,
+            };
+            x.push(if row == 0 && col < 6 {
+                specials[col]
+            } else {
+                v
+            });
+        }
+    }
+    (x, COLS)
+}
+
+/// The whole quantize path (scales, then codes), in the reference and on the GPU, equals an
+/// independent numpy + ml_dtypes quantizer on inputs with -0.0 and negative subnormals, whose
+/// minifloat codes keep their sign bit (NUMERICS sections 3 and 8).
+#[test]
+fn minifloat_quantize_path_matches_ml_dtypes() {
+    let dir = common::temp_dir("minifloat-quantize");
+    let (input, out) = (dir.join("in.f32"), dir.join("out.bin"));
+    let (x, cols) = signed_zero_rows();
+    let shape = [x.len() / cols, cols];
+    std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
+    let cols_arg = cols.to_string();
+    if common::run_oracle(
+        "minifloat_quantize.py",
+        &[input.as_os_str(), cols_arg.as_ref(), out.as_os_str()],
+    )
+    .is_none()
+    {
+        return;
+    }
+    let bytes = std::fs::read(&out).unwrap();
+    let mut at = 0;
+    let mut take = |n: usize| {
+        let s = &bytes[at..at + n];
+        at += n;
+        s.to_vec()
+    };
+    // The order of SCHEMES in minifloat_quantize.py.
+    let schemes = [
+        "e4m3:block32:f32",
+        "e5m2:block32:f16",
+        "e2m1:block32:bf16",
+        "e4m3:block32:e8m0",
+        "e5m2:block32:e8m0",
+        "e2m1:block32:e8m0",
+        "e2m1:block16:e4m3",
+    ];
+    let mut signed_zeros = 0;
+    for text in schemes {
+        let scheme: wgquant::QuantScheme = text.parse().unwrap();
+        let want_codes = take(x.len());
+        let blocks = x.len() / scheme_block(&scheme);
+        let want_scales: Vec<f32> = bytemuck::pod_collect_to_vec(&take(4 * blocks));
+        let want_global: Option<f32> = (scheme.param == wgquant::QuantParam::E4M3)
+            .then(|| f32::from_le_bytes(take(4).try_into().unwrap()));
+        let reference = wgquant::reference::quantize(&x, &shape, &scheme).unwrap();
+        let gpu = common::ctx().quantize(&x, &shape, &scheme).unwrap();
+        for (who, q) in [("reference", &reference), ("GPU", &gpu)] {
+            assert_eq!(q.global_scale, want_global, "{text} {who}: global scale");
+            for (b, (s, w)) in q.scales.iter().zip(&want_scales).enumerate() {
+                assert_eq!(s.to_bits(), w.to_bits(), "{text} {who}: scale of block {b}");
+            }
+            let codes = wgquant::reference::codes(q).unwrap();
+            for (i, (&c, &w)) in codes.iter().zip(&want_codes).enumerate() {
+                assert_eq!(
+                    c,
+                    w as u32,
+                    "{text} {who}: element {i} = {:e} (bits {:#010x})",
+                    x[i],
+                    x[i].to_bits()
+                );
+            }
+        }
+        let sign = 1u32 << (scheme.value.bits() - 1);
+        signed_zeros += wgquant::reference::codes(&gpu)
+            .unwrap()
+            .iter()
+            .filter(|&&c| c == sign)
+            .count();
+    }
+    // The inputs must exercise the sign of zero, or this test checks nothing about it.
+    assert!(signed_zeros > 1000, "only {signed_zeros} -0 codes");
+    eprintln!(
+        "{} schemes x {} elements equal numpy + ml_dtypes ({signed_zeros} codes of -0)",
+        schemes.len(),
+        x.len()
+    );
+}
+
+fn scheme_block(scheme: &wgquant::QuantScheme) -> usize {
+    match scheme.level {
+        wgquant::QuantLevel::Block(b) => b.dims().iter().product(),
+        wgquant::QuantLevel::Tensor => unreachable!("the oracle's schemes are 1-D blocks"),
+    }
+}

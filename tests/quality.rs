@@ -1,4 +1,4 @@
-//! SQNR on N(0, 1) data, 1024 x 1024, F32 scales, within 0.3 dB of SPEC section 9.
+//! SQNR on N(0, 1) data, 1024 x 1024, F32 scales, within 0.3 dB of NUMERICS section 9.
 
 mod common;
 
@@ -9,7 +9,7 @@ use wgquant::{synth, QuantScheme};
 fn sqnr_matches_spec_section_9() {
     // Per-tensor SQNR hangs on the single largest of 1 Mi samples (over seeds 1..=11 it spans
     // 38.25..39.62 dB); seed 1's maximum, 4.86, is close to the median maximum of 1 Mi normal
-    // samples (about 4.9), as in the SPEC's measurement. The block rows barely move with the seed.
+    // samples (about 4.9), as in the NUMERICS table's measurement. The block rows barely move with the seed.
     let shape = [1024, 1024];
     let data = synth::normal(1024 * 1024, 1.0, 1);
     for (text, want) in [
@@ -24,10 +24,10 @@ fn sqnr_matches_spec_section_9() {
         let scheme: QuantScheme = text.parse().unwrap();
         let q = ctx().quantize(&data, &shape, &scheme).unwrap();
         let got = synth::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
-        eprintln!("{text}: SQNR {got:.2} dB (SPEC {want})");
+        eprintln!("{text}: SQNR {got:.2} dB (NUMERICS {want})");
         assert!(
             (got - want).abs() <= 0.3,
-            "{text}: {got:.2} dB, SPEC says {want}"
+            "{text}: {got:.2} dB, NUMERICS says {want}"
         );
     }
 }
@@ -121,7 +121,7 @@ fn formats_table_sqnr() {
         eprintln!("| `{name}` (GGUF) | {bits:.2} | {d:.2} | | | |");
         db.insert(name.to_string(), d);
     }
-    // Each extra bit of code buys about 6 dB; zero points help the full-range values; the SPEC
+    // Each extra bit of code buys about 6 dB; zero points help the full-range values; NUMERICS
     // pins Q4_0 at 21.3 dB.
     assert!(db["q8s"] > db["q4s"] + 18.0 && db["q4s"] > db["q2s"] + 6.0);
     assert!(db["q4f:affine"] > db["q4f"] - 0.5);

@@ -1,4 +1,4 @@
-//! Scheme text round trips, builders and validation of combinations (SPEC section 1).
+//! Scheme text round trips, builders and validation of combinations (NUMERICS section 1).
 
 use wgquant::{
     Error, GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue,

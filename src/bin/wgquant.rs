@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
-    /// safetensors with packed codes and scales (SPEC section 6)
+    /// safetensors with packed codes and scales (NUMERICS section 6)
     Wgquant,
     /// GGUF v3, readable by llama.cpp and gguf-py
     Gguf,

@@ -1,6 +1,6 @@
 //! `wgquant demo`: the main job on a built-in default. Deterministic transformer-shaped weights
 //! are quantized on the GPU in every supported scheme; each result is checked against the CPU
-//! reference (SPEC section 8) and measured.
+//! reference (NUMERICS section 8) and measured.
 
 use std::time::Instant;
 

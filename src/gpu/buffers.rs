@@ -81,7 +81,7 @@ impl GpuTensor {
     }
 }
 
-/// A quantized tensor kept on the GPU: codes as u32 words (SPEC section 6), one f32 scale per
+/// A quantized tensor kept on the GPU: codes as u32 words (NUMERICS section 6), one f32 scale per
 /// block holding the param type's value exactly, one u32 zero point per block (Affine mode,
 /// else a placeholder) and one f32 global scale (NVFP4, else unused).
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! GGUF block types on the GPU (SPEC section 7): quantize to llama.cpp's block bytes and back.
+//! GGUF block types on the GPU (NUMERICS section 7): quantize to llama.cpp's block bytes and back.
 
 use std::sync::OnceLock;
 

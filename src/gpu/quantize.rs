@@ -424,7 +424,7 @@ impl GpuContext {
 /// Where the scales come from.
 #[derive(Clone, Copy)]
 pub(crate) enum Scales<'a> {
-    /// Block extremes (SPEC sections 2-4), including the two-pass whole-tensor reduction.
+    /// Block extremes (NUMERICS sections 2-4), including the two-pass whole-tensor reduction.
     MinMax,
     /// Percentile or Mse per block.
     Calibrated(Calibration),

@@ -1,4 +1,4 @@
-//! Model files: safetensors in and out (plain and the wgquant layout of SPEC section 6), sharded
+//! Model files: safetensors in and out (plain and the wgquant layout of NUMERICS section 6), sharded
 //! checkpoints, and GGUF v3 out.
 
 pub mod gguf;

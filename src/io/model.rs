@@ -1,5 +1,5 @@
 //! Whole models: single or sharded safetensors checkpoints in, and the wgquant safetensors layout
-//! (SPEC section 6) both ways.
+//! (NUMERICS section 6) both ways.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

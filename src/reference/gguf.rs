@@ -1,4 +1,4 @@
-//! GGUF block types (SPEC section 7), byte-exact with llama.cpp's `quantize_row_*_ref` and
+//! GGUF block types (NUMERICS section 7), byte-exact with llama.cpp's `quantize_row_*_ref` and
 //! gguf-py: blocks of 32 along the last dim, fp16 `d`/`m` rounded to nearest even, C semantics
 //! (`roundf` rounds halves away from zero, `(int)(x + 8.5f)` truncates, `id = 1/d`).
 

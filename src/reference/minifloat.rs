@@ -1,4 +1,4 @@
-//! OCP minifloats (SPEC section 3): E4M3 (`float8_e4m3fn`), E5M2 (`float8_e5m2`), E2M1
+//! OCP minifloats (NUMERICS section 3): E4M3 (`float8_e4m3fn`), E5M2 (`float8_e5m2`), E2M1
 //! (`float4_e2m1fn`). Encoding is round-to-nearest-even with saturation to +-max, done the plain
 //! way: find the nearest representable magnitude among all codes.
 

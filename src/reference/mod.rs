@@ -1,4 +1,4 @@
-//! The CPU reference: SPEC.md in plain code. Every GPU kernel is tested against it, so it favours
+//! The CPU reference: docs/NUMERICS.md in plain code. Every GPU kernel is tested against it, so it favours
 //! being obviously right over being fast.
 
 pub mod calibrate;
@@ -16,10 +16,11 @@ use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
-/// SPEC section 8: inputs below 2^-126 in magnitude (f32 subnormals) count as zero.
+/// NUMERICS section 8: inputs below 2^-126 in magnitude (f32 subnormals) count as a zero of the
+/// same sign, so that -0.0 and negative subnormals keep a minifloat code's sign bit.
 pub fn flush_subnormal(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE {
-        0.0
+        0.0f32.copysign(x)
     } else {
         x
     }

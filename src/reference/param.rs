@@ -1,4 +1,4 @@
-//! Block scales (SPEC sections 2-5): the exact scale of a block, its conversion to the stored
+//! Block scales (NUMERICS sections 2-5): the exact scale of a block, its conversion to the stored
 //! param type, and the param's bytes.
 
 use half::{bf16, f16};

@@ -1,11 +1,11 @@
-//! Element codes (SPEC sections 2-5): one element to its code and back, given its block's
+//! Element codes (NUMERICS sections 2-5): one element to its code and back, given its block's
 //! stored scale, zero point and (NVFP4) the tensor's global scale.
 
 use super::flush_subnormal;
 use super::param::{affine_levels, minifloat_of};
 use crate::scheme::{Codebook, QuantMode, QuantParam, QuantScheme};
 
-/// bitsandbytes' NF4 codebook (SPEC section 5), from its f64 values rounded to nearest f32.
+/// bitsandbytes' NF4 codebook (NUMERICS section 5), from its f64 values rounded to nearest f32.
 pub const NF4: [f32; 16] = [
     -1.0f64 as f32,
     -0.6961928009986877f64 as f32,
@@ -71,7 +71,7 @@ pub fn encode(scheme: &QuantScheme, x: f32, scale: f32, zero: u8, global: f32) -
     }
 }
 
-/// The value of a code (masked to the value's bits): code x scale, exactly as SPEC writes it.
+/// The value of a code (masked to the value's bits): code x scale, exactly as NUMERICS writes it.
 pub fn decode(scheme: &QuantScheme, code: u32, scale: f32, zero: u8, global: f32) -> f32 {
     let bits = scheme.value.bits();
     if let Some(f) = minifloat_of(scheme.value) {
