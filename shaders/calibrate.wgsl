@@ -1,9 +1,9 @@
 // Calibrated block scales, one invocation per block (blocks of at most 256 elements, held in
-// private memory); mirrors src/reference/calibrate.rs. METHOD 1: amax is the nearest-rank
-// percentile of |x| in the block; 2: Mse, the lowest squared error over llama.cpp's grid of
+// private memory); mirrors src/reference/calibrate.rs. METHOD_PERCENTILE: amax is the
+// nearest-rank percentile of |x| in the block; METHOD_MSE: the lowest squared error over llama.cpp's grid of
 // clipping ratios with a least-squares refit (Affine: ranges shrunk in 5% steps).
 
-override METHOD: u32 = 2u;
+override METHOD: u32 = METHOD_MSE;
 // The percentile in millionths (99.9 -> 999000).
 override PCT_MILLIONTHS: u32 = 999000u;
 
@@ -16,7 +16,7 @@ var<private> xs: array<f32, 256>;
 
 // The unscaled code value of v: a clamped integer, or a minifloat's value.
 fn q_value(v: f32) -> f32 {
-    if (KIND == 3u) {
+    if (KIND == KIND_MINIFLOAT) {
         return mf_decode(mf_encode(v, MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX), MF_EBITS, MF_MBITS, MF_BIAS);
     }
     return clamp(round(v), f32(QMIN), f32(QMAX_CODE));
@@ -80,7 +80,7 @@ fn mse_symmetric(n: u32, amax: f32) -> f32 {
         return 0.0;
     }
     var nmax = f32(QMAX_CODE);
-    if (KIND == 3u) {
+    if (KIND == KIND_MINIFLOAT) {
         nmax = QMAX;
     }
     var best = vec2<f32>(3.40282347e38, 0.0);
@@ -132,10 +132,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     var sp: f32;
     var lo_for_zero = 0.0;
-    if (METHOD == 1u) {
+    if (METHOD == METHOD_PERCENTILE) {
         let a = percentile(n);
         sp = block_scale(-a, a, 0.0);
-    } else if (KIND == 1u) {
+    } else if (KIND == KIND_AFFINE) {
         let r = mse_affine(n);
         sp = to_param(r.x);
         lo_for_zero = r.y;
@@ -148,7 +148,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let i = g.scale_offset + lb;
     out[i] = sp;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zeros[i] = zero_point(lo_for_zero, sp);
     }
 }

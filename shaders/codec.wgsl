@@ -1,11 +1,12 @@
 // Scales and element codes (NUMERICS sections 2-5), mirroring src/reference/param.rs and
 // src/reference/values.rs. Prepended to every kernel after common.wgsl.
 
-// Mode and value family: 0 = integer Symmetric, 1 = integer Affine, 2 = NF4 lookup,
-// 3 = minifloat.
-override KIND: u32 = 0u;
-// Scale type: 0 = F32, 1 = F16, 2 = BF16, 3 = E8M0 (MX), 4 = E4M3 (NVFP4, with a global scale).
-override PARAM: u32 = 0u;
+// Mode and value family: integer Symmetric, integer Affine, NF4 lookup or minifloat. The named
+// values (KIND_*, PARAM_*, DTYPE_*, GGUF_*, OUT_*, METHOD_*) are generated from the Rust tables
+// and prepended by src/gpu/shaders.rs.
+override KIND: u32 = KIND_INT;
+// Scale type: F32, F16, BF16, E8M0 (MX) or E4M3 (NVFP4, with a global scale).
+override PARAM: u32 = PARAM_F32;
 // Divisor of the raw scale: qmax (Symmetric), 2^bits - 1 (Affine), max finite (minifloat), 1 (NF4).
 override QMAX: f32 = 127.0;
 // Signed code range of Symmetric integers; Affine codes run over [0, QMAX_CODE].
@@ -23,10 +24,10 @@ override EMAX: i32 = 8;
 // returns the exact f32 of that value; -1 when it overflows the type.
 fn to_param(s: f32) -> f32 {
     let b = bitcast<u32>(s);
-    if (PARAM == 0u || b == 0u) {
+    if (PARAM == PARAM_F32 || b == 0u) {
         return s;
     }
-    if (PARAM == 2u) {
+    if (PARAM == PARAM_BF16) {
         var r = b;
         if ((b & 0xffffu) != 0u) {
             r = (b | 0xffffu) + 1u;
@@ -95,21 +96,21 @@ fn mf_decode(code: u32, ebits: u32, mbits: u32, bias: i32) -> f32 {
 // f32 (E8M0 2^-127 as its subnormal bits); -1 on overflow.
 fn block_scale(lo: f32, hi: f32, global: f32) -> f32 {
     let amax = max(max(-lo, hi), 0.0);
-    if (PARAM == 3u) {
+    if (PARAM == PARAM_E8M0) {
         var k = -127;
         if (amax != 0.0) {
             k = clamp(i32((bitcast<u32>(amax) >> 23u) & 0xffu) - 127 - EMAX, -127, 127);
         }
         return bitcast<f32>(select(u32(k + 127) << 23u, 0x00400000u, k == -127));
     }
-    if (PARAM == 4u) {
+    if (PARAM == PARAM_E4M3) {
         if (global == 0.0) {
             return 0.0;
         }
         let bs = clamp(mf_encode((amax / 6.0) / global, 4u, 3u, 7, 126u), 1u, 126u);
         return mf_decode(bs, 4u, 3u, 7);
     }
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         return to_param((max(hi, 0.0) - min(lo, 0.0)) / QMAX);
     }
     return to_param(amax / QMAX);
@@ -142,9 +143,9 @@ var<private> NF4: array<f32, 16> = array<f32, 16>(
 // from the bits because WGSL may drop the sign of a zero.
 fn mf_scaled(x: f32, sp: f32, global: f32) -> f32 {
     var v: f32;
-    if (PARAM == 3u) {
+    if (PARAM == PARAM_E8M0) {
         v = ldexp(x, -e8m0_exponent(sp));
-    } else if (PARAM == 4u) {
+    } else if (PARAM == PARAM_E4M3) {
         if (global == 0.0) {
             return 0.0;
         }
@@ -160,10 +161,10 @@ fn mf_scaled(x: f32, sp: f32, global: f32) -> f32 {
 
 // The code of element x (subnormals already flushed), masked to BITS.
 fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
-    if (KIND == 3u) {
+    if (KIND == KIND_MINIFLOAT) {
         return mf_encode(mf_scaled(x, sp, global), MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX);
     }
-    if (KIND == 2u) {
+    if (KIND == KIND_LOOKUP) {
         var v = 0.0;
         if (sp != 0.0) {
             v = x / sp;
@@ -179,7 +180,7 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
     if (sp == 0.0) {
         return 0u;
     }
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         return u32(clamp(round(x / sp) + f32(zero), 0.0, f32(QMAX_CODE)));
     }
     let q = clamp(i32(round(x / sp)), QMIN, QMAX_CODE);
@@ -188,20 +189,20 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
 
 // The value of a code (masked to BITS).
 fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
-    if (KIND == 3u) {
+    if (KIND == KIND_MINIFLOAT) {
         let e = mf_decode(code, MF_EBITS, MF_MBITS, MF_BIAS);
-        if (PARAM == 3u) {
+        if (PARAM == PARAM_E8M0) {
             return ldexp(e, e8m0_exponent(sp));
         }
-        if (PARAM == 4u) {
+        if (PARAM == PARAM_E4M3) {
             return e * sp * global;
         }
         return e * sp;
     }
-    if (KIND == 2u) {
+    if (KIND == KIND_LOOKUP) {
         return NF4[code] * sp;
     }
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         return f32(i32(code) - i32(zero)) * sp;
     }
     return f32(bitcast<i32>(code << (32u - BITS)) >> (32u - BITS)) * sp;
@@ -210,17 +211,17 @@ fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
 // Whether x (subnormals flushed) lies outside its block's representable range, so that its code
 // was clamped or saturated; mirrors src/reference/calibrate.rs `clipped`.
 fn is_clipped(x: f32, sp: f32, zero: u32, global: f32) -> bool {
-    if (KIND == 3u) {
+    if (KIND == KIND_MINIFLOAT) {
         return abs(mf_scaled(x, sp, global)) > mf_magnitude(MF_MAX, MF_MBITS, MF_BIAS);
     }
     if (sp == 0.0) {
         return false;
     }
-    if (KIND == 2u) {
+    if (KIND == KIND_LOOKUP) {
         return abs(x / sp) > 1.0;
     }
     let v = round(x / sp);
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         let u = v + f32(zero);
         return u < 0.0 || u > f32(QMAX_CODE);
     }

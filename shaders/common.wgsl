@@ -1,8 +1,9 @@
 // Shared prelude of every wgquant kernel: the dispatch geometry, input decoding and block
 // indexing. The host prepends it and codec.wgsl to each kernel file (see src/gpu/shaders.rs).
 
-// Input element type: 0 = f32, 1 = f16, 2 = bf16 (two 16-bit elements per u32, low half first).
-override INPUT: u32 = 0u;
+// Input element type: DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (two 16-bit elements per u32, low
+// half first).
+override INPUT: u32 = DTYPE_F32;
 // Code width in bits and codes per u32 word (32 / BITS).
 override BITS: u32 = 8u;
 override CPW: u32 = 4u;
@@ -55,11 +56,11 @@ fn f16_bits_to_f32(h: u32) -> f32 {
 
 // Input element `i` of the bound window as f32.
 fn load_x(i: u32) -> f32 {
-    if (INPUT == 0u) {
+    if (INPUT == DTYPE_F32) {
         return bitcast<f32>(src[i]);
     }
     let half_bits = (src[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
-    if (INPUT == 1u) {
+    if (INPUT == DTYPE_F16) {
         return f16_bits_to_f32(half_bits);
     }
     return bitcast<f32>(half_bits << 16u);

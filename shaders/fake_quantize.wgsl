@@ -19,7 +19,7 @@ fn element(e: u32) -> Element {
     let col = e % g.cols;
     let b = scale_index(row, col);
     var zero = 0u;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zero = zeros[b];
     }
     return Element(flush_subnormal(load_x(g.x_offset + e)), scales[b], zero);

@@ -112,15 +112,15 @@ fn quantize_block(at: u32) {
         lo = min(lo, v);
         hi = max(hi, v);
     }
-    if (GGUF_TYPE == 0u) {
+    if (GGUF_TYPE == GGUF_Q8_0) {
         let d = amax / 127.0;
         let id = inverse(d);
         put_f16(at, d);
         for (var j = 0u; j < 32u; j++) {
             put_byte(at + 2u + j, bitcast<u32>(i32(round_away(xs[j] * id))));
         }
-    } else if (GGUF_TYPE == 1u || GGUF_TYPE == 3u) {
-        let five = GGUF_TYPE == 3u;
+    } else if (GGUF_TYPE == GGUF_Q4_0 || GGUF_TYPE == GGUF_Q5_0) {
+        let five = GGUF_TYPE == GGUF_Q5_0;
         let d = smax / select(-8.0, -16.0, five);
         let id = inverse(d);
         let offset = select(8.5, 16.5, five);
@@ -135,8 +135,8 @@ fn quantize_block(at: u32) {
         } else {
             put_nibbles(at + 2u, &q);
         }
-    } else if (GGUF_TYPE == 2u || GGUF_TYPE == 4u) {
-        let five = GGUF_TYPE == 4u;
+    } else if (GGUF_TYPE == GGUF_Q4_1 || GGUF_TYPE == GGUF_Q5_1) {
+        let five = GGUF_TYPE == GGUF_Q5_1;
         let top = select(15, 31, five);
         let d = (hi - lo) / f32(top);
         let id = inverse(d);

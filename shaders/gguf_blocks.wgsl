@@ -1,8 +1,8 @@
 // GGUF block types (NUMERICS section 7): the block layout and decoding shared by gguf.wgsl and the
 // matmul kernels (weights_gguf.wgsl). Blocks are read from `src` at g.code_offset (in words).
 
-// 0 = Q8_0, 1 = Q4_0, 2 = Q4_1, 3 = Q5_0, 4 = Q5_1, 5 = MXFP4.
-override GGUF_TYPE: u32 = 0u;
+// The block type, one of GGUF_Q8_0, ... (generated from `GgufType::ALL`).
+override GGUF_TYPE: u32 = GGUF_Q8_0;
 override BLOCK_BYTES: u32 = 34u;
 override GROUP: u32 = 2u;
 
@@ -35,16 +35,16 @@ fn gguf_value(e: u32) -> f32 {
     let at = (e / 32u) * BLOCK_BYTES;
     let j = e % 32u;
     var v: f32;
-    if (GGUF_TYPE == 0u) {
+    if (GGUF_TYPE == GGUF_Q8_0) {
         v = f32(bitcast<i32>(block_byte(at + 2u + j) << 24u) >> 24u) * block_f16(at);
-    } else if (GGUF_TYPE == 1u) {
+    } else if (GGUF_TYPE == GGUF_Q4_0) {
         v = block_f16(at) * f32(i32(block_nibble(at + 2u, j)) - 8);
-    } else if (GGUF_TYPE == 2u) {
+    } else if (GGUF_TYPE == GGUF_Q4_1) {
         v = block_f16(at) * f32(block_nibble(at + 4u, j)) + block_f16(at + 2u);
-    } else if (GGUF_TYPE == 3u) {
+    } else if (GGUF_TYPE == GGUF_Q5_0) {
         let q = block_nibble(at + 6u, j) | (block_high_bit(at + 2u, j) << 4u);
         v = block_f16(at) * f32(i32(q) - 16);
-    } else if (GGUF_TYPE == 4u) {
+    } else if (GGUF_TYPE == GGUF_Q5_1) {
         let q = block_nibble(at + 8u, j) | (block_high_bit(at + 4u, j) << 4u);
         v = block_f16(at) * f32(q) + block_f16(at + 2u);
     } else {

@@ -12,8 +12,8 @@ struct Dims {
     _pad2: u32,
 }
 
-// x's element type: 0 = f32, 1 = f16, 2 = bf16 (two per u32, low half first).
-override X_DTYPE: u32 = 0u;
+// x's element type: DTYPE_F32, DTYPE_F16 or DTYPE_BF16 (two per u32, low half first).
+override X_DTYPE: u32 = DTYPE_F32;
 
 @group(0) @binding(5) var<storage, read> xs: array<u32>;
 @group(0) @binding(6) var<storage, read_write> ys: array<f32>;
@@ -21,11 +21,11 @@ override X_DTYPE: u32 = 0u;
 
 // Element i of x as f32 (f16 and bf16 widen exactly).
 fn x_at(i: u32) -> f32 {
-    if (X_DTYPE == 0u) {
+    if (X_DTYPE == DTYPE_F32) {
         return bitcast<f32>(xs[i]);
     }
     let half_bits = (xs[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
-    if (X_DTYPE == 1u) {
+    if (X_DTYPE == DTYPE_F16) {
         return f16_bits_to_f32(half_bits);
     }
     return bitcast<f32>(half_bits << 16u);

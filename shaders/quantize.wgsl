@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (whole_words) {
         b = scale_index(row0, col0);
         sp = scales[b];
-        if (KIND == 1u) {
+        if (KIND == KIND_AFFINE) {
             zero = zeros[b];
         }
     }
@@ -49,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         if (!whole_words) {
             b = scale_index(row, col);
             sp = scales[b];
-            if (KIND == 1u) {
+            if (KIND == KIND_AFFINE) {
                 zero = zeros[b];
             }
         }

@@ -36,7 +36,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     out[g.scale_offset + lb] = sp;
     var zero = 0u;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zero = zero_point(lo, sp);
         zeros[g.scale_offset + lb] = zero;
     }

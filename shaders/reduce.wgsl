@@ -1,12 +1,12 @@
 // Per-block (min, max) reduction, also detecting non-finite inputs, and the block's scale.
 // PER_THREAD = true: one invocation per block (small blocks: no barriers, 64 blocks per
 // workgroup); false: one workgroup per block (large blocks, Tensor-level runs).
-// OUT = 0: write the (min, max) pair (pass 1 of the two-pass Tensor-level reduction);
-// 1: write the stored scale and, in Affine mode, the zero point (NUMERICS sections 2-4);
-// 2: write NVFP4's global scale, amax / (448 * 6).
+// OUT_RANGE: write the (min, max) pair (pass 1 of the two-pass Tensor-level reduction);
+// OUT_SCALE: write the stored scale and, in Affine mode, the zero point (NUMERICS sections 2-4);
+// OUT_GLOBAL: write NVFP4's global scale, amax / (448 * 6).
 
 override PER_THREAD: bool = false;
-override OUT: u32 = 1u;
+override OUT: u32 = OUT_SCALE;
 
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
@@ -38,12 +38,12 @@ fn block_range(lb: u32, start: u32, step: u32) -> vec2<f32> {
 
 fn finish_block(lb: u32, r: vec2<f32>) {
     let i = g.scale_offset + lb;
-    if (OUT == 0u) {
+    if (OUT == OUT_RANGE) {
         out[2u * i] = r.x;
         out[2u * i + 1u] = r.y;
         return;
     }
-    if (OUT == 2u) {
+    if (OUT == OUT_GLOBAL) {
         global_scale[0] = max(max(-r.x, r.y), 0.0) / (448.0 * 6.0);
         return;
     }
@@ -53,7 +53,7 @@ fn finish_block(lb: u32, r: vec2<f32>) {
         sp = 0.0;
     }
     out[i] = sp;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zeros[i] = zero_point(r.x, sp);
     }
 }

@@ -25,7 +25,7 @@ fn w_value(n: u32, k: u32) -> f32 {
     let code = (src[g.code_offset + word] >> shift) & ((1u << BITS) - 1u);
     let b = scale_index(n, k);
     var zero = 0u;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zero = w_zeros[b];
     }
     return decode(code, w_scales[b], zero, w_global[0]);
@@ -55,7 +55,7 @@ fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
     let b = scale_index(n, k0);
     let sp = w_scales[b];
     var zero = 0u;
-    if (KIND == 1u) {
+    if (KIND == KIND_AFFINE) {
         zero = w_zeros[b];
     }
     let gs = w_global[0];

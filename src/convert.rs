@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
+use crate::format::GgufType;
 use crate::gpu::buffers::HostElement;
 use crate::gpu::context::GpuContext;
 use crate::io::gguf::{GgmlType, GgufTensorInfo, GgufWriter, MetaValue};
@@ -24,7 +25,7 @@ use crate::io::model::{
 use crate::io::safetensors::{io_error, Dtype, OutEntry, SafetensorsWriter, TensorEntry};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
-use crate::scheme::{GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme};
+use crate::scheme::{Format, QuantLevel, QuantMode, QuantParam, QuantScheme};
 use crate::synth::sqnr_db;
 
 /// Output file format.
@@ -50,37 +51,35 @@ impl Target {
     /// `f32` for GGUF files.
     pub fn parse(text: &str, format: OutputFormat) -> Result<Self> {
         let t = text.trim().to_ascii_lowercase();
-        match format {
-            OutputFormat::Gguf => match t.as_str() {
-                "f16" => Ok(Target::Float(Dtype::F16)),
-                "f32" => Ok(Target::Float(Dtype::F32)),
-                _ => match t.parse::<QuantScheme>() {
-                    Ok(QuantScheme {
-                        value: crate::scheme::QuantValue::Gguf(ty),
-                        ..
-                    }) if !t.contains(':') => Ok(Target::Gguf(ty)),
-                    _ => Err(Error::Usage(format!(
-                        "--format gguf takes --scheme q8_0, q4_0, q4_1, q5_0, q5_1, mxfp4, f16 or f32, not `{text}`"
-                    ))),
-                },
-            },
-            OutputFormat::Wgquant => {
-                let scheme: QuantScheme = t.parse()?;
-                if matches!(scheme.value, crate::scheme::QuantValue::Gguf(_)) {
-                    return Err(Error::Usage(format!("`{text}` is a GGUF type: use --format gguf")));
+        match (format, t.as_str()) {
+            (OutputFormat::Gguf, "f16") => Ok(Target::Float(Dtype::F16)),
+            (OutputFormat::Gguf, "f32") => Ok(Target::Float(Dtype::F32)),
+            (OutputFormat::Gguf, _) => match GgufType::from_name(&t) {
+                Some(ty) => Ok(Target::Gguf(ty)),
+                None => {
+                    let names: Vec<String> = GgufType::ALL.iter().map(|t| t.to_string()).collect();
+                    Err(Error::Usage(format!(
+                        "--format gguf takes --scheme {}, f16 or f32, not `{text}`",
+                        names.join(", ")
+                    )))
                 }
-                scheme.validate()?;
-                Ok(Target::Scheme(scheme))
-            }
+            },
+            (OutputFormat::Wgquant, _) => match t.parse::<Format>()? {
+                Format::Gguf(_) => Err(Error::Usage(format!(
+                    "`{text}` is a GGUF type: use --format gguf"
+                ))),
+                Format::Scheme(scheme) => {
+                    scheme.validate()?;
+                    Ok(Target::Scheme(scheme))
+                }
+            },
         }
     }
 
     fn label(&self) -> String {
         match self {
             Target::Scheme(s) => s.to_string(),
-            Target::Gguf(t) => QuantScheme::default()
-                .with_value(crate::scheme::QuantValue::Gguf(*t))
-                .to_string(),
+            Target::Gguf(t) => t.to_string(),
             Target::Float(d) => d.name().to_ascii_lowercase(),
         }
     }

@@ -2,31 +2,7 @@
 //! order, for a tensor whose last dim is a multiple of 32.
 
 use crate::error::{Error, Result};
-use crate::scheme::GgufType;
-
-/// Elements per GGUF block.
-pub const GGUF_BLOCK: usize = 32;
-
-impl GgufType {
-    /// Bytes of one block: 34, 18, 20, 22, 24, 17.
-    pub fn block_bytes(self) -> usize {
-        match self {
-            GgufType::Q8_0 => 34,
-            GgufType::Q4_0 => 18,
-            GgufType::Q4_1 => 20,
-            GgufType::Q5_0 => 22,
-            GgufType::Q5_1 => 24,
-            GgufType::Mxfp4 => 17,
-        }
-    }
-
-    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4.
-    pub fn blocks_per_group(self) -> usize {
-        (1..=4)
-            .find(|g| (g * self.block_bytes()).is_multiple_of(4))
-            .unwrap_or(4)
-    }
-}
+use crate::format::{GgufType, GGUF_BLOCK};
 
 /// One tensor in a GGUF block type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,6 +18,7 @@ pub mod calibration;
 pub mod cli;
 pub mod convert;
 pub mod error;
+pub mod format;
 pub mod gguf;
 pub mod gpu;
 pub mod io;
@@ -34,6 +35,7 @@ pub struct ReadmeDoctests;
 
 pub use calibration::Calibration;
 pub use error::{Error, Result};
+pub use format::GgufType;
 pub use gguf::GgufTensor;
 pub use gpu::buffers::{GpuQuantizedTensor, GpuTensor, HostElement};
 pub use gpu::calibrate::Calibrator;
@@ -45,6 +47,6 @@ pub use io::model::QuantizedModel;
 pub use layout::Layout;
 pub use quantized::QuantizedTensor;
 pub use scheme::{
-    BlockSize, Codebook, GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore,
+    BlockSize, Codebook, Format, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore,
     QuantValue,
 };

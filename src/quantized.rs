@@ -1,8 +1,8 @@
 //! `QuantizedTensor`: the host-side result of quantization, in NUMERICS section 6's layout.
 
 use crate::error::{Error, Result};
+use crate::format::minifloat::E4M3;
 use crate::layout::Layout;
-use crate::reference::minifloat::E4M3;
 use crate::reference::param_bytes;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 

@@ -5,6 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::format::minifloat::{self, Minifloat};
+use crate::format::GgufType;
 
 /// How codes map back to real values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -98,101 +100,114 @@ pub enum QuantValue {
     E5M2,
     /// FP4 `float4_e2m1fn`.
     E2M1,
-    /// A GGUF block type, byte-exact with llama.cpp (NUMERICS section 7).
-    Gguf(GgufType),
 }
 
-/// GGUF block types (NUMERICS section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GgufType {
-    Q8_0,
-    Q4_0,
-    Q4_1,
-    Q5_0,
-    Q5_1,
-    Mxfp4,
+/// What an element of a [`QuantValue`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    /// A signed integer code in `[a, b]` (NUMERICS section 2); `full_range` values (the `F`
+    /// ones) also take Affine mode.
+    Int { range: (i32, i32), full_range: bool },
+    /// An OCP minifloat (NUMERICS section 3).
+    Minifloat(Minifloat),
 }
 
-impl GgufType {
-    /// Every GGUF type, in llama.cpp's order of these names.
-    pub const TYPES: [GgufType; 6] = [
-        GgufType::Q8_0,
-        GgufType::Q4_0,
-        GgufType::Q4_1,
-        GgufType::Q5_0,
-        GgufType::Q5_1,
-        GgufType::Mxfp4,
-    ];
-
-    /// Position in [`GgufType::TYPES`] (the kernels' `GGUF_TYPE`).
-    pub fn index(self) -> usize {
-        Self::TYPES.iter().position(|&t| t == self).unwrap_or(0)
-    }
-
-    const ALL: [(GgufType, &'static str); 6] = [
-        (GgufType::Q8_0, "q8_0"),
-        (GgufType::Q4_0, "q4_0"),
-        (GgufType::Q4_1, "q4_1"),
-        (GgufType::Q5_0, "q5_0"),
-        (GgufType::Q5_1, "q5_1"),
-        (GgufType::Mxfp4, "mxfp4"),
-    ];
-
-    fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(t, _)| *t == self)
-            .map_or("?", |(_, n)| n)
-    }
+/// What one [`QuantValue`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueTraits {
+    /// The text form's name.
+    pub name: &'static str,
+    /// Bits per code.
+    pub bits: u32,
+    pub element: Element,
 }
 
 impl QuantValue {
+    /// Every value.
+    pub const ALL: [QuantValue; 9] = [
+        QuantValue::Q8F,
+        QuantValue::Q4F,
+        QuantValue::Q2F,
+        QuantValue::Q8S,
+        QuantValue::Q4S,
+        QuantValue::Q2S,
+        QuantValue::E4M3,
+        QuantValue::E5M2,
+        QuantValue::E2M1,
+    ];
+
+    /// The table: every property of a value is read from here.
+    pub const fn traits(self) -> ValueTraits {
+        const fn int(name: &'static str, bits: u32, a: i32, b: i32, full: bool) -> ValueTraits {
+            ValueTraits {
+                name,
+                bits,
+                element: Element::Int {
+                    range: (a, b),
+                    full_range: full,
+                },
+            }
+        }
+        const fn float(name: &'static str, f: Minifloat) -> ValueTraits {
+            ValueTraits {
+                name,
+                bits: f.bits(),
+                element: Element::Minifloat(f),
+            }
+        }
+        match self {
+            QuantValue::Q8F => int("q8f", 8, -128, 127, true),
+            QuantValue::Q4F => int("q4f", 4, -8, 7, true),
+            QuantValue::Q2F => int("q2f", 2, -2, 1, true),
+            QuantValue::Q8S => int("q8s", 8, -127, 127, false),
+            QuantValue::Q4S => int("q4s", 4, -7, 7, false),
+            QuantValue::Q2S => int("q2s", 2, -1, 1, false),
+            QuantValue::E4M3 => float("e4m3", minifloat::E4M3),
+            QuantValue::E5M2 => float("e5m2", minifloat::E5M2),
+            QuantValue::E2M1 => float("e2m1", minifloat::E2M1),
+        }
+    }
+
     /// Bits per code.
     pub fn bits(self) -> u32 {
-        match self {
-            QuantValue::Q8F | QuantValue::Q8S | QuantValue::E4M3 | QuantValue::E5M2 => 8,
-            QuantValue::Q4F | QuantValue::Q4S | QuantValue::E2M1 => 4,
-            QuantValue::Q2F | QuantValue::Q2S => 2,
-            QuantValue::Gguf(GgufType::Q8_0) => 8,
-            QuantValue::Gguf(GgufType::Q5_0 | GgufType::Q5_1) => 5,
-            QuantValue::Gguf(_) => 4,
-        }
+        self.traits().bits
     }
 
     /// Signed code range `[a, b]` of the integer values (NUMERICS section 2).
     pub fn int_range(self) -> Option<(i32, i32)> {
-        match self {
-            QuantValue::Q8F => Some((-128, 127)),
-            QuantValue::Q8S => Some((-127, 127)),
-            QuantValue::Q4F => Some((-8, 7)),
-            QuantValue::Q4S => Some((-7, 7)),
-            QuantValue::Q2F => Some((-2, 1)),
-            QuantValue::Q2S => Some((-1, 1)),
-            _ => None,
+        match self.traits().element {
+            Element::Int { range, .. } => Some(range),
+            Element::Minifloat(_) => None,
         }
     }
 
     /// True for Q8F, Q4F, Q2F (the values that allow Affine mode).
     pub fn is_full_range(self) -> bool {
-        matches!(self, QuantValue::Q8F | QuantValue::Q4F | QuantValue::Q2F)
+        matches!(
+            self.traits().element,
+            Element::Int {
+                full_range: true,
+                ..
+            }
+        )
+    }
+
+    /// The minifloat format of a float value.
+    pub fn minifloat(self) -> Option<Minifloat> {
+        match self.traits().element {
+            Element::Minifloat(f) => Some(f),
+            Element::Int { .. } => None,
+        }
     }
 
     /// True for the minifloat values.
     pub fn is_float(self) -> bool {
-        matches!(self, QuantValue::E4M3 | QuantValue::E5M2 | QuantValue::E2M1)
+        self.minifloat().is_some()
     }
 
-    const NAMES: [(QuantValue, &'static str); 9] = [
-        (QuantValue::Q8F, "q8f"),
-        (QuantValue::Q4F, "q4f"),
-        (QuantValue::Q2F, "q2f"),
-        (QuantValue::Q8S, "q8s"),
-        (QuantValue::Q4S, "q4s"),
-        (QuantValue::Q2S, "q2s"),
-        (QuantValue::E4M3, "e4m3"),
-        (QuantValue::E5M2, "e5m2"),
-        (QuantValue::E2M1, "e2m1"),
-    ];
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.traits().name == name)
+    }
 }
 
 /// How codes are stored.
@@ -219,22 +234,39 @@ pub enum QuantParam {
 }
 
 impl QuantParam {
-    /// Bytes per stored scale.
-    pub fn bytes(self) -> usize {
+    /// Every param type; a type's position here is its kernels' `PARAM` value.
+    pub const ALL: [QuantParam; 5] = [
+        QuantParam::F32,
+        QuantParam::F16,
+        QuantParam::BF16,
+        QuantParam::E8M0,
+        QuantParam::E4M3,
+    ];
+
+    /// The table: the text form's name and the bytes per stored scale.
+    pub const fn traits(self) -> (&'static str, usize) {
         match self {
-            QuantParam::F32 => 4,
-            QuantParam::F16 | QuantParam::BF16 => 2,
-            QuantParam::E8M0 | QuantParam::E4M3 => 1,
+            QuantParam::F32 => ("f32", 4),
+            QuantParam::F16 => ("f16", 2),
+            QuantParam::BF16 => ("bf16", 2),
+            QuantParam::E8M0 => ("e8m0", 1),
+            QuantParam::E4M3 => ("e4m3", 1),
         }
     }
 
-    const NAMES: [(QuantParam, &'static str); 5] = [
-        (QuantParam::F32, "f32"),
-        (QuantParam::F16, "f16"),
-        (QuantParam::BF16, "bf16"),
-        (QuantParam::E8M0, "e8m0"),
-        (QuantParam::E4M3, "e4m3"),
-    ];
+    /// The text form's name.
+    pub fn name(self) -> &'static str {
+        self.traits().0
+    }
+
+    /// Bytes per stored scale.
+    pub fn bytes(self) -> usize {
+        self.traits().1
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// A complete quantization scheme. Defaults follow Burn: Symmetric, Tensor, Q8S, U32, F32.
@@ -346,11 +378,6 @@ impl QuantScheme {
             }
             _ => {}
         }
-        if let QuantValue::Gguf(_) = v {
-            return Err(Error::Unsupported {
-                what: format!("GGUF block type `{self}`"),
-            });
-        }
         Ok(())
     }
 
@@ -370,21 +397,12 @@ impl QuantScheme {
     }
 }
 
-fn lookup<T: Copy + PartialEq>(table: &[(T, &'static str)], key: T) -> &'static str {
-    table
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or("?", |(_, n)| n)
-}
-
 impl fmt::Display for QuantScheme {
-    /// `value:level:param[:native][:affine]`; NF4 prints as `nf4:level:param`, GGUF types as
-    /// their llama.cpp name.
+    /// `value:level:param[:native][:affine]`; NF4 prints as `nf4:level:param`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.value, self.mode) {
-            (QuantValue::Gguf(t), _) => return write!(f, "{}", t.name()),
-            (_, QuantMode::Lookup(Codebook::Nf4)) => write!(f, "nf4")?,
-            (v, _) => write!(f, "{}", lookup(&QuantValue::NAMES, v))?,
+        match self.mode {
+            QuantMode::Lookup(Codebook::Nf4) => write!(f, "nf4")?,
+            _ => write!(f, "{}", self.value.traits().name)?,
         }
         match self.level {
             QuantLevel::Tensor => write!(f, ":tensor")?,
@@ -393,7 +411,7 @@ impl fmt::Display for QuantScheme {
                 write!(f, ":block{}", dims.join("x"))?
             }
         }
-        write!(f, ":{}", lookup(&QuantParam::NAMES, self.param))?;
+        write!(f, ":{}", self.param.name())?;
         if self.store == QuantStore::Native {
             write!(f, ":native")?;
         }
@@ -418,27 +436,16 @@ impl FromStr for QuantScheme {
         let mut parts = lower.split(':');
         let first = parts.next().unwrap_or_default();
         let mut scheme = QuantScheme::default();
-        if let Some((t, _)) = GgufType::ALL.iter().find(|(_, n)| *n == first) {
-            if let Some(extra) = parts.next() {
-                return Err(err(format!("GGUF types take no options, found `{extra}`")));
-            }
-            return Ok(QuantScheme {
-                mode: QuantMode::Symmetric,
-                level: QuantLevel::block([32]),
-                value: QuantValue::Gguf(*t),
-                store: QuantStore::U32,
-                param: if *t == GgufType::Mxfp4 {
-                    QuantParam::E8M0
-                } else {
-                    QuantParam::F16
-                },
-            });
+        if let Some(t) = GgufType::from_name(first) {
+            return Err(err(format!(
+                "`{t}` is a GGUF block type, not a scheme (a `Format` parses either)"
+            )));
         }
         if first == "nf4" {
             scheme.value = QuantValue::Q4F;
             scheme.mode = QuantMode::Lookup(Codebook::Nf4);
-        } else if let Some((v, _)) = QuantValue::NAMES.iter().find(|(_, n)| *n == first) {
-            scheme.value = *v;
+        } else if let Some(v) = QuantValue::from_name(first) {
+            scheme.value = v;
         } else {
             return Err(err(format!("unknown value `{first}`")));
         }
@@ -451,8 +458,8 @@ impl FromStr for QuantScheme {
                 let dims =
                     dims.map_err(|_| err(format!("bad block `{part}` (e.g. block32, block2x16)")))?;
                 scheme.level = QuantLevel::Block(BlockSize::new(&dims));
-            } else if let Some((p, _)) = QuantParam::NAMES.iter().find(|(_, n)| *n == part) {
-                scheme.param = *p;
+            } else if let Some(p) = QuantParam::from_name(part) {
+                scheme.param = p;
             } else if part == "native" {
                 scheme.store = QuantStore::Native;
             } else if part == "u32" {
@@ -473,6 +480,35 @@ impl FromStr for QuantScheme {
             }
         }
         Ok(scheme)
+    }
+}
+
+/// What a tensor is quantized to: a scheme of the generic path or a GGUF block type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Scheme(QuantScheme),
+    Gguf(GgufType),
+}
+
+impl fmt::Display for Format {
+    /// The scheme's text, or the GGUF type's lower-case name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Scheme(s) => write!(f, "{s}"),
+            Format::Gguf(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    /// A GGUF type's name (any case, e.g. `Q4_0`) or a scheme's text.
+    fn from_str(text: &str) -> Result<Self> {
+        match GgufType::from_name(text) {
+            Some(t) => Ok(Format::Gguf(t)),
+            None => text.parse().map(Format::Scheme),
+        }
     }
 }
 

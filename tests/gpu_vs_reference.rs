@@ -12,25 +12,7 @@ use wgquant::{
     QuantValue,
 };
 
-const VALUES: [QuantValue; 9] = [
-    QuantValue::Q8F,
-    QuantValue::Q4F,
-    QuantValue::Q2F,
-    QuantValue::Q8S,
-    QuantValue::Q4S,
-    QuantValue::Q2S,
-    QuantValue::E4M3,
-    QuantValue::E5M2,
-    QuantValue::E2M1,
-];
 const PARAMS: [QuantParam; 3] = [QuantParam::F32, QuantParam::F16, QuantParam::BF16];
-const ALL_PARAMS: [QuantParam; 5] = [
-    QuantParam::F32,
-    QuantParam::F16,
-    QuantParam::BF16,
-    QuantParam::E8M0,
-    QuantParam::E4M3,
-];
 const MODES: [QuantMode; 3] = [
     QuantMode::Symmetric,
     QuantMode::Affine,
@@ -41,9 +23,9 @@ const MODES: [QuantMode; 3] = [
 fn schemes(level: QuantLevel) -> Vec<QuantScheme> {
     let mut out = Vec::new();
     for mode in MODES {
-        for value in VALUES {
+        for value in QuantValue::ALL {
             for store in [QuantStore::U32, QuantStore::Native] {
-                for param in ALL_PARAMS {
+                for param in QuantParam::ALL {
                     let s = QuantScheme {
                         mode,
                         level,
@@ -145,7 +127,7 @@ fn zero_and_constant_blocks() {
     data[64..128].fill(3.25); // a constant block row
     data[128..192].fill(-1e-3);
     data[200] = 7.0; // one outlier in an otherwise zero block
-    for value in VALUES {
+    for value in QuantValue::ALL {
         for level in [
             QuantLevel::Tensor,
             QuantLevel::block([32]),
@@ -177,7 +159,7 @@ fn magnitudes_from_1e_minus_30_to_1e30() {
             .iter()
             .map(|x| x * 10f32.powi(exp))
             .collect::<Vec<_>>();
-        for value in VALUES {
+        for value in QuantValue::ALL {
             for param in PARAMS {
                 for level in [QuantLevel::Tensor, QuantLevel::block([16])] {
                     let scheme = QuantScheme::default()

@@ -238,14 +238,7 @@ fn integer_fallback_without_dot4_builtin() {
 #[test]
 fn gguf_weights_fused_gemv_and_dequantized() {
     use wgquant::GgufType;
-    for ty in [
-        GgufType::Q4_0,
-        GgufType::Q8_0,
-        GgufType::Q4_1,
-        GgufType::Q5_0,
-        GgufType::Q5_1,
-        GgufType::Mxfp4,
-    ] {
+    for ty in GgufType::ALL {
         for &(m, n, k) in &[(5, 67, 96), (1, 33, 32), (70, 20, 128)] {
             let x = synth::normal(m * k, 1.0, 11);
             let t = ctx()

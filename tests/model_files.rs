@@ -489,9 +489,8 @@ fn cli_errors_exit_non_zero_and_ctrl_c_leaves_nothing() {
 fn gguf_output_reads_back_with_gguf_py() {
     let dir = common::temp_dir("gguf-out");
     let (input, _, _) = small_model(&dir);
-    for ty in [
-        "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "mxfp4", "f16", "f32",
-    ] {
+    let gguf = wgquant::GgufType::ALL.map(|t| t.to_string());
+    for ty in gguf.iter().map(String::as_str).chain(["f16", "f32"]) {
         let out = dir.join(format!("m-{ty}.gguf"));
         let g = ConvertOptions::new(
             OutputFormat::Gguf,

@@ -7,14 +7,6 @@ use wgquant::reference::gguf as reference;
 use wgquant::synth::Rng;
 use wgquant::GgufType;
 
-const TYPES: [(GgufType, &str); 6] = [
-    (GgufType::Q8_0, "Q8_0"),
-    (GgufType::Q4_0, "Q4_0"),
-    (GgufType::Q4_1, "Q4_1"),
-    (GgufType::Q5_0, "Q5_0"),
-    (GgufType::Q5_1, "Q5_1"),
-    (GgufType::Mxfp4, "MXFP4"),
-];
 const COLS: usize = 64;
 
 /// Rows of two blocks each: random at many scales, then adversarial ones.
@@ -75,11 +67,13 @@ fn gguf_bytes_match_gguf_py() {
     let input = dir.join("in.f32");
     std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
     let (r, c) = (n_rows.to_string(), COLS.to_string());
-    let args = [input.as_os_str(), r.as_ref(), c.as_ref(), dir.as_os_str()];
+    let mut args = vec![input.as_os_str(), r.as_ref(), c.as_ref(), dir.as_os_str()];
+    args.extend(GgufType::ALL.iter().map(|t| std::ffi::OsStr::new(t.name())));
     if common::run_oracle("gguf_quants.py", &args).is_none() {
         return;
     }
-    for (ty, name) in TYPES {
+    for ty in GgufType::ALL {
+        let name = ty.name();
         let theirs = std::fs::read(dir.join(format!("{name}.bin"))).unwrap();
         let ours = reference::quantize(&x, &[n_rows, COLS], ty).unwrap();
         assert_eq!(ours.data.len(), theirs.len(), "{name}");
@@ -119,7 +113,8 @@ fn gguf_bytes_match_gguf_py() {
 fn gpu_gguf_equals_reference() {
     let x = rows();
     let shape = [x.len() / COLS, COLS];
-    for (ty, name) in TYPES {
+    for ty in GgufType::ALL {
+        let name = ty.name();
         let cpu = reference::quantize(&x, &shape, ty).unwrap();
         let gpu = common::ctx().quantize_gguf(&x, &shape, ty).unwrap();
         let block = ty.block_bytes();
@@ -153,7 +148,8 @@ fn gpu_gguf_chunked_and_f16_input() {
     let mut ctx = wgquant::GpuContext::new().unwrap();
     ctx.set_chunk_bytes(2048);
     let x = wgquant::synth::normal(37 * 96, 1.0, 3);
-    for (ty, name) in TYPES {
+    for ty in GgufType::ALL {
+        let name = ty.name();
         let cpu = reference::quantize(&x, &[37, 96], ty).unwrap();
         assert_eq!(
             ctx.quantize_gguf(&x, &[37, 96], ty).unwrap(),
@@ -213,7 +209,8 @@ fn gguf_bad_input_is_typed() {
 fn device_resident_gguf() {
     let ctx = common::ctx();
     let x = wgquant::synth::normal(24 * 64, 1.0, 8);
-    for (ty, name) in TYPES {
+    for ty in GgufType::ALL {
+        let name = ty.name();
         let xt = ctx.upload(&x, &[24, 64]).unwrap();
         let t = ctx.quantize_gguf_tensor(&xt, ty).unwrap();
         assert_eq!(

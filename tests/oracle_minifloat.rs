@@ -3,7 +3,7 @@
 
 mod common;
 
-use wgquant::reference::minifloat::{Minifloat, E2M1, E4M3, E5M2};
+use wgquant::format::minifloat::{Minifloat, E2M1, E4M3, E5M2};
 use wgquant::synth::Rng;
 
 /// Exact midpoints between neighbouring magnitudes, and values one f32 ulp either side.

@@ -107,14 +107,8 @@ fn formats_table_sqnr() {
         eprintln!("| `{text}` ({what}) | {bits:.2} | {d:.2} | | | |");
         db.insert(what.to_string(), d);
     }
-    for (ty, name) in [
-        (wgquant::GgufType::Q8_0, "q8_0"),
-        (wgquant::GgufType::Q5_1, "q5_1"),
-        (wgquant::GgufType::Q5_0, "q5_0"),
-        (wgquant::GgufType::Q4_1, "q4_1"),
-        (wgquant::GgufType::Q4_0, "q4_0"),
-        (wgquant::GgufType::Mxfp4, "mxfp4"),
-    ] {
+    for ty in wgquant::GgufType::ALL {
+        let name = ty.to_string();
         let t = ctx().quantize_gguf(&data, &[1024, 1024], ty).unwrap();
         let d = synth::sqnr_db(&data, &ctx().dequantize_gguf(&t).unwrap());
         let bits = t.data.len() as f64 * 8.0 / data.len() as f64;

@@ -1,7 +1,7 @@
 //! Scheme text round trips, builders and validation of combinations (NUMERICS section 1).
 
 use wgquant::{
-    Error, GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue,
+    Error, Format, GgufType, QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue,
 };
 
 #[test]
@@ -41,9 +41,9 @@ fn text_round_trips() {
         "q4_1",
         "mxfp4",
     ] {
-        let s: QuantScheme = text.parse().unwrap();
+        let s: Format = text.parse().unwrap();
         assert_eq!(s.to_string(), text);
-        assert_eq!(s.to_string().parse::<QuantScheme>().unwrap(), s);
+        assert_eq!(s.to_string().parse::<Format>().unwrap(), s);
     }
     // Options in any order, upper case, explicit defaults.
     let s: QuantScheme = "Q8S:F16:NATIVE:BLOCK32:symmetric:u32".parse().unwrap();
@@ -127,9 +127,19 @@ fn block_with_more_dims_than_tensor() {
 }
 
 #[test]
-fn gguf_types_are_unsupported_in_the_generic_path() {
-    let gguf = QuantScheme::default().with_value(QuantValue::Gguf(GgufType::Q4_0));
-    assert!(matches!(gguf.validate(), Err(Error::Unsupported { .. })));
-    let r = wgquant::reference::quantize(&[1.0; 64], &[2, 32], &"q4_0".parse().unwrap());
-    assert!(matches!(r, Err(Error::Unsupported { .. })), "{r:?}");
+fn gguf_types_are_formats_not_schemes() {
+    for ty in GgufType::ALL {
+        let name = ty.name();
+        assert_eq!(name.parse::<Format>().unwrap(), Format::Gguf(ty));
+        assert_eq!(
+            name.to_ascii_lowercase().parse::<Format>().unwrap(),
+            Format::Gguf(ty)
+        );
+        assert_eq!(Format::Gguf(ty).to_string(), name.to_ascii_lowercase());
+        let r = name.parse::<QuantScheme>();
+        assert!(matches!(r, Err(Error::ParseScheme { .. })), "{r:?}");
+    }
+    let s: Format = "q4s:block32:f16".parse().unwrap();
+    assert_eq!(s, Format::Scheme("q4s:block32:f16".parse().unwrap()));
+    assert_eq!(s.to_string(), "q4s:block32:f16");
 }

@@ -57,3 +57,34 @@ fn every_specialization_validates() {
     }
     eprintln!("{} specializations validated", specs.len());
 }
+
+/// The enumerated overrides are compared only with the named values generated from the Rust
+/// tables (`KIND == KIND_MINIFLOAT`), never with a number that would have to match Rust by hand.
+#[test]
+fn enumerated_overrides_use_generated_names() {
+    let overrides = [
+        "KIND",
+        "PARAM",
+        "INPUT",
+        "X_DTYPE",
+        "GGUF_TYPE",
+        "OUT",
+        "METHOD",
+    ];
+    for kernel in Kernel::ALL {
+        let source = kernel.source();
+        for name in overrides {
+            for op in ["==", "!="] {
+                let pattern = format!("{name} {op} ");
+                for (at, _) in source.match_indices(&pattern) {
+                    let before = source[..at].chars().next_back().unwrap_or(' ');
+                    let next = source[at + pattern.len()..].chars().next().unwrap_or(' ');
+                    assert!(
+                        before.is_alphanumeric() || before == '_' || !next.is_ascii_digit(),
+                        "{kernel:?}: `{name} {op}` compared with a number; use its generated name"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use crate::agreement::compare;
 use crate::error::{Error, Result};
+use crate::format::GgufType;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::reference;
-use crate::scheme::{representative_schemes, GgufType, QuantScheme, QuantValue};
+use crate::scheme::{representative_schemes, Format, QuantScheme};
 use crate::synth::{sqnr_db, Rng};
 
 /// One synthetic weight matrix.
@@ -49,32 +50,13 @@ fn transformer_layer(hidden: usize) -> Vec<Weight> {
         .collect()
 }
 
-/// One row of the demo: a scheme of the generic path or a GGUF block type.
-enum Format {
-    Scheme(QuantScheme),
-    Gguf(GgufType),
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Format::Scheme(s) => write!(f, "{s}"),
-            Format::Gguf(t) => write!(
-                f,
-                "{} (gguf)",
-                QuantScheme::default().with_value(QuantValue::Gguf(*t))
-            ),
-        }
-    }
-}
-
 /// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types.
 fn demo_formats() -> Vec<Format> {
     let mut out: Vec<Format> = representative_schemes()
         .into_iter()
         .map(Format::Scheme)
         .collect();
-    out.extend(GgufType::TYPES.map(Format::Gguf));
+    out.extend(GgufType::ALL.map(Format::Gguf));
     out
 }
 
@@ -194,7 +176,10 @@ pub fn demo(hidden: usize) -> Result<()> {
         let gb = |secs: f64| format!("{:.2}", elements as f64 * 4e-9 / secs);
         println!(
             "{:<26} {:>6.2} {:>18} {:>8.2} {:>9} {:>9}",
-            format.to_string(),
+            match format {
+                Format::Scheme(s) => s.to_string(),
+                Format::Gguf(t) => format!("{t} (gguf)"),
+            },
             row.stored as f64 * 8.0 / elements as f64,
             verdict,
             sqnr_db(&signal, &row.restored),

@@ -3,13 +3,13 @@
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
-use crate::gguf::{GgufTensor, GGUF_BLOCK};
+use crate::format::gguf::mxfp4_round_up_table;
+use crate::format::{GgufType, GGUF_BLOCK};
+use crate::gguf::GgufTensor;
 use crate::gpu::buffers::{check_len, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::Geom;
 use crate::gpu::shaders::{gguf_constants, DType, Kernel};
-use crate::reference::gguf::mxfp4_round_up_table;
-use crate::scheme::GgufType;
 
 /// Status words per chunk: a 256-byte stride keeps every chunk's window aligned.
 const STATUS_STRIDE: usize = 64;

@@ -8,7 +8,7 @@ use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
-use crate::gpu::shaders::{gguf_constants, weight_constants, DType, Kernel};
+use crate::gpu::shaders::{gguf_constants, weight_constants, DType, Kernel, KernelEnum};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme, QuantStore};

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use crate::error::{Error, Result};
-use crate::scheme::GgufType;
+use crate::format::{GgufType, GGUF_BLOCK};
 
 const MAGIC: &[u8; 4] = b"GGUF";
 const VERSION: u32 = 3;
@@ -25,34 +25,40 @@ pub enum GgmlType {
     Block(GgufType),
 }
 
-const TYPE_IDS: [(GgmlType, u32, &str); 14] = [
+/// The ggml ids and names of the plain types; the block types' come from `GgufType`'s table.
+const PLAIN_TYPES: [(GgmlType, u32, &str); 8] = [
     (GgmlType::F32, 0, "F32"),
     (GgmlType::F16, 1, "F16"),
-    (GgmlType::Block(GgufType::Q4_0), 2, "Q4_0"),
-    (GgmlType::Block(GgufType::Q4_1), 3, "Q4_1"),
-    (GgmlType::Block(GgufType::Q5_0), 6, "Q5_0"),
-    (GgmlType::Block(GgufType::Q5_1), 7, "Q5_1"),
-    (GgmlType::Block(GgufType::Q8_0), 8, "Q8_0"),
     (GgmlType::I8, 24, "I8"),
     (GgmlType::I16, 25, "I16"),
     (GgmlType::I32, 26, "I32"),
     (GgmlType::I64, 27, "I64"),
     (GgmlType::F64, 28, "F64"),
     (GgmlType::BF16, 30, "BF16"),
-    (GgmlType::Block(GgufType::Mxfp4), 39, "MXFP4"),
 ];
 
 impl GgmlType {
     pub fn id(self) -> u32 {
-        TYPE_IDS.iter().find(|t| t.0 == self).map_or(0, |t| t.1)
+        match self {
+            GgmlType::Block(t) => t.traits().ggml_id,
+            _ => PLAIN_TYPES.iter().find(|t| t.0 == self).map_or(0, |t| t.1),
+        }
     }
 
     pub fn name(self) -> &'static str {
-        TYPE_IDS.iter().find(|t| t.0 == self).map_or("?", |t| t.2)
+        match self {
+            GgmlType::Block(t) => t.name(),
+            _ => PLAIN_TYPES
+                .iter()
+                .find(|t| t.0 == self)
+                .map_or("?", |t| t.2),
+        }
     }
 
     fn from_id(id: u32) -> Option<Self> {
-        TYPE_IDS.iter().find(|t| t.1 == id).map(|t| t.0)
+        GgufType::from_ggml_id(id)
+            .map(GgmlType::Block)
+            .or_else(|| PLAIN_TYPES.iter().find(|t| t.1 == id).map(|t| t.0))
     }
 
     /// Bytes of `n` elements (a multiple of 32 for block types).
@@ -63,7 +69,7 @@ impl GgmlType {
             GgmlType::F16 | GgmlType::BF16 | GgmlType::I16 => n.saturating_mul(2),
             GgmlType::F64 | GgmlType::I64 => n.saturating_mul(8),
             GgmlType::I8 => n,
-            GgmlType::Block(t) => (n / 32).saturating_mul(t.block_bytes()),
+            GgmlType::Block(t) => (n / GGUF_BLOCK).saturating_mul(t.block_bytes()),
         }
     }
 }

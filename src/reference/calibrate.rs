@@ -1,7 +1,7 @@
 //! CPU reference of the calibration methods (see `crate::calibration`), the histogram of static
 //! activation calibration, and fake quantization with its straight-through mask.
 
-use super::{convert, flush_subnormal, minifloat_of, raw_scale, zero_point};
+use super::{convert, flush_subnormal, raw_scale, zero_point};
 use crate::calibration::{Calibration, HISTOGRAM_BINS};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -142,7 +142,7 @@ pub fn mse_scale(scheme: &QuantScheme, xs: &[f32]) -> (f32, f32) {
         return (0.0, 0.0);
     }
     // q(v): the unscaled code value of v (an integer, or a minifloat's value).
-    let (nmax, q): (f32, Box<dyn Fn(f32) -> f32>) = match minifloat_of(scheme.value) {
+    let (nmax, q): (f32, Box<dyn Fn(f32) -> f32>) = match scheme.value.minifloat() {
         Some(f) => (f.max_finite(), Box::new(move |v| f.decode(f.encode(v)))),
         None => {
             let (a, b) = scheme.value.int_range().unwrap_or((0, 0));
@@ -218,7 +218,7 @@ pub fn fake_quantize(data: &[f32], q: &QuantizedTensor) -> Result<(Vec<f32>, Vec
 /// Whether x falls outside the representable range of its block (so its code was clamped or
 /// saturated).
 pub fn clipped(scheme: &QuantScheme, x: f32, sp: f32, zero: u8, global: f32) -> bool {
-    if let Some(f) = minifloat_of(scheme.value) {
+    if let Some(f) = scheme.value.minifloat() {
         let v = match scheme.param {
             crate::scheme::QuantParam::E8M0 => x / sp,
             crate::scheme::QuantParam::E4M3 if global == 0.0 => 0.0,

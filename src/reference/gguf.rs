@@ -5,11 +5,9 @@
 use half::f16;
 
 use crate::error::{Error, Result};
-use crate::gguf::{GgufTensor, GGUF_BLOCK};
-use crate::scheme::GgufType;
-
-/// The E2M1 values doubled, as llama.cpp's `kvalues_mxfp4`.
-pub const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+use crate::format::gguf::{e8m0_to_f32_half, floor_log2f};
+use crate::format::{GgufType, GGUF_BLOCK, KVALUES_MXFP4};
+use crate::gguf::GgufTensor;
 
 /// Quantizes `data` (row-major, `shape`) to GGUF blocks.
 pub fn quantize(data: &[f32], shape: &[usize], ty: GgufType) -> Result<GgufTensor> {
@@ -131,43 +129,6 @@ fn quantize_block(x: &[f32; 32], ty: GgufType, out: &mut Vec<u8>) {
             nibbles(&q, out);
         }
     }
-}
-
-/// `floorf(log2f(a))` for a correctly rounded `log2f`, as llama.cpp and gguf-py compute MXFP4's
-/// exponent: just below a power of two, log2 rounds up to the integer.
-pub fn floor_log2f(a: f32) -> i32 {
-    ((a as f64).log2() as f32).floor() as i32
-}
-
-/// For each biased f32 exponent, the largest `n` such that `floor_log2f` of
-/// `2^e * (2 - n * 2^-23)` is `e + 1` (0 when there is none): the GPU's MXFP4 exponent is the
-/// f32 exponent plus one where `2^23 - mantissa <= table[exponent]`.
-pub fn mxfp4_round_up_table() -> Vec<u32> {
-    (0..256u32)
-        .map(|biased| {
-            if biased == 0 || biased == 255 {
-                return 0;
-            }
-            let e = biased as i32 - 127;
-            (1..(1u32 << 23))
-                .take_while(|&n| {
-                    let a = f32::from_bits((biased << 23) | ((1 << 23) - n));
-                    floor_log2f(a) == e + 1
-                })
-                .last()
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
-/// `2^(e - 127) / 2`, as llama.cpp's `ggml_e8m0_to_fp32_half`.
-pub fn e8m0_to_f32_half(e: u8) -> f32 {
-    let bits = if e < 2 {
-        0x0020_0000u32 << e
-    } else {
-        (e as u32 - 1) << 23
-    };
-    f32::from_bits(bits)
 }
 
 /// Index of the `kvalues_mxfp4` entry times `d` nearest `x`, the first one on ties.

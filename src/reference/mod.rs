@@ -4,12 +4,11 @@
 pub mod calibrate;
 pub mod gguf;
 pub mod matmul;
-pub mod minifloat;
 mod param;
 mod values;
 
-pub use param::{convert, minifloat_of, nvfp4_global, param_bytes, raw_scale, to_param};
-pub use values::{decode, encode, nf4_index, NF4};
+pub use param::{convert, nvfp4_global, param_bytes, raw_scale, to_param};
+pub use values::{decode, encode, nf4_index};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;

@@ -3,7 +3,7 @@
 
 use half::{bf16, f16};
 
-use super::minifloat::{Minifloat, E2M1, E4M3};
+use crate::format::minifloat::E4M3;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme, QuantValue};
 
 /// Rounds a scale `s >= 0` toward +infinity to F32, F16 or BF16 (so `|x / sp|` never exceeds
@@ -33,16 +33,6 @@ pub fn to_param(s: f32, param: QuantParam) -> Option<f32> {
     sp.is_finite().then_some(sp)
 }
 
-/// The minifloat format of a float value.
-pub fn minifloat_of(value: QuantValue) -> Option<Minifloat> {
-    match value {
-        QuantValue::E4M3 => Some(E4M3),
-        QuantValue::E5M2 => Some(super::minifloat::E5M2),
-        QuantValue::E2M1 => Some(E2M1),
-        _ => None,
-    }
-}
-
 /// Number of unsigned code steps of an Affine value, `2^bits - 1`.
 pub fn affine_levels(value: QuantValue) -> f32 {
     ((1u32 << value.bits()) - 1) as f32
@@ -56,7 +46,7 @@ pub fn raw_scale(scheme: &QuantScheme, lo: f32, hi: f32, global: f32) -> f32 {
         (QuantMode::Affine, _) => (hi.max(0.0) - lo.min(0.0)) / affine_levels(scheme.value),
         (QuantMode::Lookup(_), _) | (_, QuantParam::E8M0) => amax,
         (_, QuantParam::E4M3) => (amax / 6.0) / global,
-        _ => match minifloat_of(scheme.value) {
+        _ => match scheme.value.minifloat() {
             Some(f) => amax / f.max_finite(),
             None => {
                 let (a, b) = scheme.value.int_range().unwrap_or((-1, 1));
@@ -72,7 +62,7 @@ pub fn raw_scale(scheme: &QuantScheme, lo: f32, hi: f32, global: f32) -> f32 {
 pub fn convert(scheme: &QuantScheme, s: f32, global: f32) -> Option<f32> {
     match scheme.param {
         QuantParam::E8M0 => {
-            let emax = minifloat_of(scheme.value)?.emax();
+            let emax = scheme.value.minifloat()?.emax();
             let k = if s == 0.0 {
                 -127
             } else {

@@ -2,28 +2,9 @@
 //! stored scale, zero point and (NVFP4) the tensor's global scale.
 
 use super::flush_subnormal;
-use super::param::{affine_levels, minifloat_of};
+use super::param::affine_levels;
+use crate::format::NF4;
 use crate::scheme::{Codebook, QuantMode, QuantParam, QuantScheme};
-
-/// bitsandbytes' NF4 codebook (NUMERICS section 5), from its f64 values rounded to nearest f32.
-pub const NF4: [f32; 16] = [
-    -1.0f64 as f32,
-    -0.6961928009986877f64 as f32,
-    -0.5250730514526367f64 as f32,
-    -0.39491748809814453f64 as f32,
-    -0.28444138169288635f64 as f32,
-    -0.18477343022823334f64 as f32,
-    -0.09105003625154495f64 as f32,
-    0.0f64 as f32,
-    0.07958029955625534f64 as f32,
-    0.16093020141124725f64 as f32,
-    0.24611230194568634f64 as f32,
-    0.33791524171829224f64 as f32,
-    0.44070982933044434f64 as f32,
-    0.5626170039176941f64 as f32,
-    0.7229568362236023f64 as f32,
-    1.0f64 as f32,
-];
 
 /// Index of the NF4 entry nearest `v`, the lower index on ties.
 pub fn nf4_index(v: f32) -> u32 {
@@ -40,7 +21,7 @@ pub fn nf4_index(v: f32) -> u32 {
 pub fn encode(scheme: &QuantScheme, x: f32, scale: f32, zero: u8, global: f32) -> u32 {
     let x = flush_subnormal(x);
     let mask = (1u32 << scheme.value.bits()) - 1;
-    if let Some(f) = minifloat_of(scheme.value) {
+    if let Some(f) = scheme.value.minifloat() {
         let v = match scheme.param {
             QuantParam::E8M0 => x / scale,
             QuantParam::E4M3 if global == 0.0 => 0.0,
@@ -74,7 +55,7 @@ pub fn encode(scheme: &QuantScheme, x: f32, scale: f32, zero: u8, global: f32) -
 /// The value of a code (masked to the value's bits): code x scale, exactly as NUMERICS writes it.
 pub fn decode(scheme: &QuantScheme, code: u32, scale: f32, zero: u8, global: f32) -> f32 {
     let bits = scheme.value.bits();
-    if let Some(f) = minifloat_of(scheme.value) {
+    if let Some(f) = scheme.value.minifloat() {
         let e = f.decode(code);
         return match scheme.param {
             QuantParam::E4M3 => e * scale * global,

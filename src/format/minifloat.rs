@@ -33,7 +33,7 @@ pub const E2M1: Minifloat = Minifloat {
 
 impl Minifloat {
     /// Total bits, sign included.
-    pub fn bits(&self) -> u32 {
+    pub const fn bits(&self) -> u32 {
         1 + self.exp_bits + self.man_bits
     }
 
