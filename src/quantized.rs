@@ -3,7 +3,6 @@
 use crate::error::{Error, Result};
 use crate::format::minifloat::E4M3;
 use crate::layout::Layout;
-use crate::reference::param_bytes;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme};
 
 /// Codes and scales of one quantized tensor, on the host.
@@ -94,7 +93,7 @@ impl QuantizedTensor {
     pub fn scale_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.scales.len() * self.scheme.param.bytes());
         for &s in &self.scales {
-            param_bytes(s, self.scheme.param, &mut out);
+            self.scheme.param.push_bytes(s, &mut out);
         }
         out
     }

@@ -267,6 +267,18 @@ impl QuantParam {
     fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
+
+    /// Appends the stored bytes of one scale `sp` (exactly representable in this type),
+    /// little-endian; E8M0 stores `k + 127` for `2^k`, with 2^-127 (an f32 subnormal) as 0.
+    pub fn push_bytes(self, sp: f32, out: &mut Vec<u8>) {
+        match self {
+            QuantParam::F32 => out.extend_from_slice(&sp.to_le_bytes()),
+            QuantParam::F16 => out.extend_from_slice(&half::f16::from_f32(sp).to_le_bytes()),
+            QuantParam::BF16 => out.extend_from_slice(&half::bf16::from_f32(sp).to_le_bytes()),
+            QuantParam::E8M0 => out.push((sp.to_bits() >> 23) as u8),
+            QuantParam::E4M3 => out.push(minifloat::E4M3.encode(sp) as u8),
+        }
+    }
 }
 
 /// A complete quantization scheme. Defaults follow Burn: Symmetric, Tensor, Q8S, U32, F32.

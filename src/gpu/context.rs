@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::PipelineCache;
+use crate::gpu::profiler::{Profiler, CAPACITY};
 
 /// Optional adapter features wgquant uses when present and works without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub struct GpuContext {
     /// WGSL's packed_4x8_integer_dot_product (`dot4I8Packed`) is available.
     packed_dot: bool,
     /// Set while `gpu_time` measures.
-    pub(crate) profiler: crate::gpu::profiler::ProfilerSlot,
+    pub(crate) profiler: Profiler,
 }
 
 impl GpuContext {
@@ -149,6 +150,45 @@ impl GpuContext {
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size);
         self.chunk_bytes = bytes.clamp(256, cap) & !255;
+    }
+
+    /// Runs `f` and returns its result with the GPU time of the compute passes it records on
+    /// this thread, in seconds (the sum of each pass's end minus start), or `None` where the
+    /// adapter has no timestamps. Other threads may time their own work meanwhile; measurements
+    /// do not nest on one thread.
+    pub fn gpu_time<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<(T, Option<f64>)> {
+        if !self.features().timestamp_query {
+            return Ok((f()?, None));
+        }
+        let query_set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("wgquant timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: CAPACITY,
+        });
+        self.profiler.start(query_set.clone());
+        let out = f();
+        let used = self.profiler.stop();
+        let out = out?;
+        if used == 0 {
+            return Ok((out, Some(0.0)));
+        }
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgquant timestamps resolve"),
+            size: used as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.resolve_query_set(&query_set, 0..used, &resolve, 0);
+        self.queue.submit([encoder.finish()]);
+        let ticks: Vec<u64> =
+            bytemuck::pod_collect_to_vec(&self.read_bytes(&resolve, used as u64 * 8)?);
+        let period = self.queue.get_timestamp_period() as f64 * 1e-9;
+        let total: u64 = ticks
+            .chunks_exact(2)
+            .map(|p| p[1].saturating_sub(p[0]))
+            .sum();
+        Ok((out, Some(total as f64 * period)))
     }
 
     /// Starts capturing validation and out-of-memory errors of the work that follows.

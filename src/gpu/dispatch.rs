@@ -178,7 +178,7 @@ impl GpuContext {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        let timestamps = self.pass_timestamps();
+        let timestamps = self.profiler.pass_timestamps();
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
             timestamp_writes: timestamps.as_ref().map(|(query_set, i)| {

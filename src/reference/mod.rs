@@ -7,7 +7,7 @@ pub mod matmul;
 mod param;
 mod values;
 
-pub use param::{convert, nvfp4_global, param_bytes, raw_scale, to_param};
+pub use param::{convert, nvfp4_global, raw_scale, to_param};
 pub use values::{decode, encode, nf4_index};
 
 use crate::error::{Error, Result};

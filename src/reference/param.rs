@@ -80,23 +80,3 @@ pub fn convert(scheme: &QuantScheme, s: f32, global: f32) -> Option<f32> {
 pub fn nvfp4_global(amax: f32) -> f32 {
     amax / (448.0 * 6.0)
 }
-
-/// The stored bytes of one scale value `sp` (exact in the param type), little-endian.
-pub fn param_bytes(sp: f32, param: QuantParam, out: &mut Vec<u8>) {
-    match param {
-        QuantParam::F32 => out.extend_from_slice(&sp.to_le_bytes()),
-        QuantParam::F16 => out.extend_from_slice(&f16::from_f32(sp).to_le_bytes()),
-        QuantParam::BF16 => out.extend_from_slice(&bf16::from_f32(sp).to_le_bytes()),
-        QuantParam::E8M0 => out.push(e8m0_byte(sp)),
-        QuantParam::E4M3 => out.push(E4M3.encode(sp) as u8),
-    }
-}
-
-/// The E8M0 byte of a power of two `2^k`, `k + 127`.
-fn e8m0_byte(sp: f32) -> u8 {
-    if sp.to_bits() >> 23 == 0 {
-        0 // 2^-127 is an f32 subnormal
-    } else {
-        (sp.to_bits() >> 23) as u8
-    }
-}
