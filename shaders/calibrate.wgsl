@@ -112,9 +112,9 @@ fn percentile(n: u32) -> f32 {
     return 0.0;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lb = work_item(gid, nwg, 64u);
+    let lb = work_item(gid, nwg, WG);
     if (lb >= g.count) {
         return;
     }

@@ -10,9 +10,9 @@ struct CopyDims {
 @group(0) @binding(1) var<storage, read> copy_src: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> copy_dst: array<vec4<u32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 64u;
+    let i = gid.x + gid.y * nwg.x * WG;
     if (i < dims.count) {
         copy_dst[i] = copy_src[i];
     }

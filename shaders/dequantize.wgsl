@@ -3,9 +3,9 @@
 
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = work_item(gid, nwg, 64u);
+    let t = work_item(gid, nwg, WG);
     let size = w_group_size();
     let per_row = (g.cols + size - 1u) / size;
     if (t >= g.rows * per_row) {

@@ -25,9 +25,9 @@ fn element(e: u32) -> Element {
     return Element(flush_subnormal(load_x(g.x_offset + e)), scales[b], zero);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let e = work_item(gid, nwg, 64u);
+    let e = work_item(gid, nwg, WG);
     if (e >= g.count) {
         return;
     }

@@ -1,21 +1,20 @@
-// GEMV for M <= 8 (decoding). A workgroup of 64 serves 8 output columns with 8 lanes each; the
-// lanes of a column take its code words in turn (weights.wgsl's w_group), decode each code once
-// and use it for all M rows of x. The 8 partial sums of a column are combined by `reduce8`:
+// GEMV for M <= 8 (decoding). A workgroup of WG (64) serves WG / LANES (8) output columns with
+// LANES (8) lanes each; the lanes of a column take its code words in turn (weights.wgsl's
+// w_group), decode each code once and use it for all M rows of x. The 8 partial sums of a column are combined by `reduce8`:
 // subgroup shuffles where the adapter has subgroups of at least 8 lanes, workgroup memory
 // otherwise (the host prepends one of the two).
 
 // x, y and the dims come from the linear.wgsl prelude.
 
 const MAX_M: u32 = 8u;
-const LANES: u32 = 8u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let n = (wid.x + wid.y * nwg.x) * (64u / LANES) + li / LANES;
+    let n = (wid.x + wid.y * nwg.x) * (WG / LANES) + li / LANES;
     let lane = li % LANES;
     var acc: array<f32, MAX_M>;
     if (n < d.n) {

@@ -171,9 +171,9 @@ fn quantize_block(at: u32) {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let grp = work_item(gid, nwg, 64u);
+    let grp = work_item(gid, nwg, WG);
     if (grp >= g.count) {
         return;
     }
@@ -201,9 +201,9 @@ fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dequantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let e = work_item(gid, nwg, 64u);
+    let e = work_item(gid, nwg, WG);
     if (e >= g.count) {
         return;
     }

@@ -6,9 +6,9 @@ const BINS: u32 = 2048u;
 
 @group(0) @binding(2) var<storage, read_write> bins: array<atomic<u32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let e = work_item(gid, nwg, 64u);
+    let e = work_item(gid, nwg, WG);
     if (e >= g.count) {
         return;
     }

@@ -9,9 +9,9 @@
 @group(0) @binding(6) var<storage, read_write> clipped: array<atomic<u32>>;
 override COUNT_CLIPPED: bool = false;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = work_item(gid, nwg, 64u);
+    let w = work_item(gid, nwg, WG);
     if (w >= g.count) {
         return;
     }

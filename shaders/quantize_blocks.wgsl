@@ -9,9 +9,9 @@
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lb = work_item(gid, nwg, 64u);
+    let lb = work_item(gid, nwg, WG);
     if (lb >= g.count) {
         return;
     }

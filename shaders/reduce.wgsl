@@ -1,5 +1,5 @@
 // Per-block (min, max) reduction, also detecting non-finite inputs, and the block's scale.
-// PER_THREAD = true: one invocation per block (small blocks: no barriers, 64 blocks per
+// PER_THREAD = true: one invocation per block (small blocks: no barriers, WG blocks per
 // workgroup); false: one workgroup per block (large blocks, Tensor-level runs).
 // OUT_RANGE: write the (min, max) pair (pass 1 of the two-pass Tensor-level reduction);
 // OUT_SCALE: write the stored scale and, in Affine mode, the zero point (NUMERICS sections 2-4);
@@ -14,7 +14,6 @@ override OUT: u32 = OUT_SCALE;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
-const WG: u32 = 64u;
 const F32_MAX: f32 = 3.40282347e38;
 var<workgroup> part_lo: array<f32, WG>;
 var<workgroup> part_hi: array<f32, WG>;
@@ -58,7 +57,7 @@ fn finish_block(lb: u32, r: vec2<f32>) {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,

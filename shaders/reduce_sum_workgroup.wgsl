@@ -1,6 +1,6 @@
 // Sum over each aligned group of 8 invocations through workgroup memory; the result is valid in
 // the group's first invocation. Used where the adapter has no subgroups of 8 or more.
-var<workgroup> sums: array<f32, 64>;
+var<workgroup> sums: array<f32, WG>;
 
 fn reduce8(v: f32, li: u32) -> f32 {
     sums[li] = v;

@@ -186,13 +186,7 @@ impl GpuContext {
             (a, self.window(a, 0, vec4s * 4, 4)),
             (b, self.window(b, 0, vec4s * 4, 4)),
         ];
-        self.dispatch(
-            &mut encoder,
-            &pipeline,
-            &geom,
-            &bindings,
-            (vec4s as u32).div_ceil(64),
-        );
+        self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, vec4s as u32);
         self.queue.submit([encoder.finish()]);
         self.wait()?;
         pollster::block_on(scope.finish("copy"))

@@ -100,13 +100,7 @@ impl GpuContext {
                     (&y, yw),
                     (&mask, mw),
                 ];
-                self.dispatch(
-                    &mut encoder,
-                    &pipeline,
-                    &geom,
-                    &bindings,
-                    (count as u32).div_ceil(64),
-                );
+                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, count as u32);
             }
             self.queue.submit([encoder.finish()]);
             pollster::block_on(scope.finish("fake quantize"))?;

@@ -96,13 +96,7 @@ impl GpuContext {
                     QuantStore::Native => 4,
                 };
                 let threads = (chunk.rows * layout.cols.div_ceil(group)) as u32;
-                self.dispatch(
-                    &mut encoder,
-                    &pipeline,
-                    &geom,
-                    &bindings,
-                    threads.div_ceil(64),
-                );
+                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, threads);
             }
             self.queue.submit([encoder.finish()]);
             scope.finish("dequantize").await?;

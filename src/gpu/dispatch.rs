@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::Window;
 use crate::gpu::context::GpuContext;
 use crate::gpu::pipelines::Pipeline;
+use crate::gpu::shaders::WORKGROUP;
 use crate::layout::Layout;
 use crate::scheme::{QuantLevel, QuantStore};
 
@@ -139,6 +140,20 @@ pub(crate) fn plan_chunks(
 pub(crate) type Binding<'a> = (&'a wgpu::Buffer, Window);
 
 impl GpuContext {
+    /// Records one dispatch of at least `threads` invocations of a kernel whose workgroups have
+    /// [`WORKGROUP`] invocations (WGSL `WG`).
+    pub(crate) fn dispatch_threads(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &Pipeline,
+        geom: &Geom,
+        bindings: &[Binding<'_>],
+        threads: u32,
+    ) {
+        let groups = threads.div_ceil(WORKGROUP);
+        self.dispatch(encoder, pipeline, geom, bindings, groups);
+    }
+
     /// Records one dispatch of `groups` workgroups, folding past 65,535 into the y dimension.
     pub(crate) fn dispatch(
         &self,

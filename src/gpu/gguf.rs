@@ -137,12 +137,12 @@ impl GpuContext {
                 (&out.blocks, ow),
                 (&table, tw),
             ];
-            self.dispatch(
+            self.dispatch_threads(
                 &mut encoder,
                 &pipeline,
                 &geom,
                 &bindings,
-                (chunk_groups as u32).div_ceil(64),
+                chunk_groups as u32,
             );
         }
         self.queue.submit([encoder.finish()]);
@@ -229,13 +229,7 @@ impl GpuContext {
                     (&y, yw),
                     (&unused_ro, uw),
                 ];
-                self.dispatch(
-                    &mut encoder,
-                    &pipeline,
-                    &geom,
-                    &bindings,
-                    geom.count.div_ceil(64),
-                );
+                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, geom.count);
             }
             self.queue.submit([encoder.finish()]);
             pollster::block_on(scope.finish("gguf dequantize"))?;

@@ -8,7 +8,9 @@ use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
-use crate::gpu::shaders::{gguf_constants, weight_constants, DType, Kernel, KernelEnum};
+use crate::gpu::shaders::{
+    gguf_constants, weight_constants, DType, Kernel, KernelEnum, GEMV_COLUMNS,
+};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme, QuantStore};
@@ -353,7 +355,7 @@ impl GpuContext {
         ];
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let grid = if gemv {
-            let groups = (n as u32).div_ceil(8);
+            let groups = (n as u32).div_ceil(GEMV_COLUMNS);
             let gx = groups.clamp(1, max);
             [gx, groups.div_ceil(gx)]
         } else {

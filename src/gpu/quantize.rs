@@ -10,7 +10,7 @@ use crate::gpu::shaders::{
     calibrate_constants, histogram_constants, quantize_constants, reduce_constants, DType, Kernel,
     ReduceOut, PER_THREAD_MAX,
 };
-use crate::gpu::shaders::{quantize_blocks_applies, quantize_blocks_constants};
+use crate::gpu::shaders::{quantize_blocks_applies, quantize_blocks_constants, WORKGROUP};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::reference::calibrate::{histogram_percentile, scale_for_amax};
@@ -225,12 +225,12 @@ impl GpuContext {
                 ..Default::default()
             };
             let bw = self.window(&bins, 0, HISTOGRAM_BINS, 4);
-            self.dispatch(
+            self.dispatch_threads(
                 &mut encoder,
                 &pipeline,
                 &geom,
                 &[(&x.buffer, xw), (&bins, bw)],
-                (count as u32).div_ceil(64),
+                count as u32,
             );
         }
         self.queue.submit([encoder.finish()]);
@@ -512,7 +512,7 @@ impl QuantizeRun<'_> {
             (self.status, self.whole(self.status)),
         ];
         let groups = if per_thread {
-            geom.count.div_ceil(64)
+            geom.count.div_ceil(WORKGROUP)
         } else {
             geom.count
         };
@@ -637,13 +637,8 @@ impl QuantizeRun<'_> {
             (&self.out.codes, cw),
             (self.status, self.whole(self.status)),
         ];
-        self.ctx.dispatch(
-            encoder,
-            &pipeline,
-            &geom,
-            &bindings,
-            geom.count.div_ceil(64),
-        );
+        self.ctx
+            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
         Ok(())
     }
 
@@ -674,13 +669,8 @@ impl QuantizeRun<'_> {
             (&self.out.codes, cw),
             (clipped, self.whole(clipped)),
         ];
-        self.ctx.dispatch(
-            encoder,
-            &pipeline,
-            &geom,
-            &bindings,
-            geom.count.div_ceil(64),
-        );
+        self.ctx
+            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
         Ok(())
     }
 }
