@@ -33,8 +33,8 @@ enum Command {
         /// Output file.
         #[arg(short, long)]
         output: PathBuf,
-        /// Scheme for quantized tensors (default q4s:block32:f16; with --format gguf: q8_0,
-        /// q4_0, q4_1, q5_0, q5_1, mxfp4, f16 or f32, default q8_0).
+        /// Scheme for quantized tensors (default q4s:block32:f16; with --format gguf: a GGUF
+        /// type by its llama.cpp name, such as q8_0 or q4_0, or f16 or f32, default q8_0).
         #[arg(long)]
         scheme: Option<String>,
         #[arg(long, value_enum, default_value = "wgquant")]
