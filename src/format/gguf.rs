@@ -67,8 +67,6 @@ pub struct GgufTraits {
     pub ggml_id: u32,
     /// Bytes of one block of [`GGUF_BLOCK`] elements (the block struct of ggml-common.h).
     pub block_bytes: usize,
-    /// Bits of one element's code.
-    pub bits: u32,
 }
 
 impl GgufType {
@@ -84,19 +82,18 @@ impl GgufType {
 
     /// The table.
     pub const fn traits(self) -> GgufTraits {
-        let (name, ggml_id, block_bytes, bits) = match self {
-            GgufType::Q8_0 => ("Q8_0", 8, 34, 8),
-            GgufType::Q4_0 => ("Q4_0", 2, 18, 4),
-            GgufType::Q4_1 => ("Q4_1", 3, 20, 4),
-            GgufType::Q5_0 => ("Q5_0", 6, 22, 5),
-            GgufType::Q5_1 => ("Q5_1", 7, 24, 5),
-            GgufType::Mxfp4 => ("MXFP4", 39, 17, 4),
+        let (name, ggml_id, block_bytes) = match self {
+            GgufType::Q8_0 => ("Q8_0", 8, 34),
+            GgufType::Q4_0 => ("Q4_0", 2, 18),
+            GgufType::Q4_1 => ("Q4_1", 3, 20),
+            GgufType::Q5_0 => ("Q5_0", 6, 22),
+            GgufType::Q5_1 => ("Q5_1", 7, 24),
+            GgufType::Mxfp4 => ("MXFP4", 39, 17),
         };
         GgufTraits {
             name,
             ggml_id,
             block_bytes,
-            bits,
         }
     }
 
