@@ -1,7 +1,8 @@
 // Calibrated block scales, one invocation per block (blocks of at most 256 elements, held in
 // private memory); mirrors src/reference/calibrate.rs. METHOD_PERCENTILE: amax is the
-// nearest-rank percentile of |x| in the block; METHOD_MSE: the lowest squared error over llama.cpp's grid of
-// clipping ratios with a least-squares refit (Affine: ranges shrunk in 5% steps).
+// nearest-rank percentile of |x| in the block; METHOD_MSE: the lowest squared error over
+// llama.cpp's grid of clipping ratios with a least-squares refit (Affine: ranges shrunk in 5%
+// steps).
 
 override METHOD: u32 = METHOD_MSE;
 // The percentile in millionths (99.9 -> 999000).

@@ -1,8 +1,8 @@
 // GEMV for M <= 8 (decoding). A workgroup of WG (64) serves WG / LANES (8) output columns with
 // LANES (8) lanes each; the lanes of a column take its code words in turn (weights.wgsl's
-// w_group), decode each code once and use it for all M rows of x. The 8 partial sums of a column are combined by `reduce8`:
-// subgroup shuffles where the adapter has subgroups of at least 8 lanes, workgroup memory
-// otherwise (the host prepends one of the two).
+// w_group), decode each code once and use it for all M rows of x. The 8 partial sums of a
+// column are combined by `reduce8`: subgroup shuffles where the adapter has subgroups of at
+// least 8 lanes, workgroup memory otherwise (the host prepends one of the two).
 
 // x, y and the dims come from the linear.wgsl prelude.
 

@@ -144,23 +144,6 @@ fn minifloat_quantize_path_matches_ml_dtypes() {
     let (x, cols) = signed_zero_rows();
     let shape = [x.len() / cols, cols];
     std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
-    let cols_arg = cols.to_string();
-    if common::run_oracle(
-        "minifloat_quantize.py",
-        &[input.as_os_str(), cols_arg.as_ref(), out.as_os_str()],
-    )
-    .is_none()
-    {
-        return;
-    }
-    let bytes = std::fs::read(&out).unwrap();
-    let mut at = 0;
-    let mut take = |n: usize| {
-        let s = &bytes[at..at + n];
-        at += n;
-        s.to_vec()
-    };
-    // The order of SCHEMES in minifloat_quantize.py.
     let schemes = [
         "e4m3:block32:f32",
         "e5m2:block32:f16",
@@ -170,6 +153,18 @@ fn minifloat_quantize_path_matches_ml_dtypes() {
         "e2m1:block32:e8m0",
         "e2m1:block16:e4m3",
     ];
+    let mut args = vec![input.as_os_str(), out.as_os_str()];
+    args.extend(schemes.iter().map(std::ffi::OsStr::new));
+    if common::run_oracle("minifloat_quantize.py", &args).is_none() {
+        return;
+    }
+    let bytes = std::fs::read(&out).unwrap();
+    let mut at = 0;
+    let mut take = |n: usize| {
+        let s = &bytes[at..at + n];
+        at += n;
+        s.to_vec()
+    };
     let mut signed_zeros = 0;
     for text in schemes {
         let scheme: wgquant::QuantScheme = text.parse().unwrap();
@@ -203,6 +198,11 @@ fn minifloat_quantize_path_matches_ml_dtypes() {
             .filter(|&&c| c == sign)
             .count();
     }
+    assert_eq!(
+        at,
+        bytes.len(),
+        "the oracle wrote more than the schemes asked for"
+    );
     // The inputs must exercise the sign of zero, or this test checks nothing about it.
     assert!(signed_zeros > 1000, "only {signed_zeros} -0 codes");
     eprintln!(

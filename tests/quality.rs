@@ -9,7 +9,8 @@ use wgquant::{synth, QuantScheme};
 fn sqnr_matches_spec_section_9() {
     // Per-tensor SQNR hangs on the single largest of 1 Mi samples (over seeds 1..=11 it spans
     // 38.25..39.62 dB); seed 1's maximum, 4.86, is close to the median maximum of 1 Mi normal
-    // samples (about 4.9), as in the NUMERICS table's measurement. The block rows barely move with the seed.
+    // samples (about 4.9), as in the NUMERICS table's measurement. The block rows barely move
+    // with the seed.
     let shape = [1024, 1024];
     let data = synth::normal(1024 * 1024, 1.0, 1);
     for (text, want) in [

@@ -165,9 +165,9 @@ impl GpuContext {
             ty: wgpu::QueryType::Timestamp,
             count: CAPACITY,
         });
-        self.profiler.start(query_set.clone());
+        self.profiler.start(query_set.clone())?;
         let out = f();
-        let used = self.profiler.stop();
+        let used = self.profiler.stop()?;
         let out = out?;
         if used == 0 {
             return Ok((out, Some(0.0)));

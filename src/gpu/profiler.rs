@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::thread::ThreadId;
 
+use crate::error::{Error, Result};
+
 /// Timestamps one measurement can hold: two per pass, so 2048 passes.
 pub(crate) const CAPACITY: u32 = 4096;
 
@@ -24,20 +26,22 @@ pub(crate) struct Profiler {
 impl Profiler {
     /// Starts the calling thread's measurement into `query_set` (replacing one already running
     /// on this thread).
-    pub(crate) fn start(&self, query_set: wgpu::QuerySet) {
-        if let Ok(mut running) = self.running.lock() {
-            let m = Measurement { query_set, next: 0 };
-            running.insert(std::thread::current().id(), m);
-        }
+    pub(crate) fn start(&self, query_set: wgpu::QuerySet) -> Result<()> {
+        let m = Measurement { query_set, next: 0 };
+        self.lock()?.insert(std::thread::current().id(), m);
+        Ok(())
     }
 
     /// Ends the calling thread's measurement; returns how many timestamps it used.
-    pub(crate) fn stop(&self) -> u32 {
+    pub(crate) fn stop(&self) -> Result<u32> {
+        let m = self.lock()?.remove(&std::thread::current().id());
+        Ok(m.map_or(0, |m| m.next))
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<ThreadId, Measurement>>> {
         self.running
             .lock()
-            .ok()
-            .and_then(|mut r| r.remove(&std::thread::current().id()))
-            .map_or(0, |m| m.next)
+            .map_err(|_| Error::Device("profiler lock poisoned by an earlier panic".into()))
     }
 
     /// Timestamp writes for the calling thread's next compute pass, while it measures.

@@ -7,7 +7,7 @@ use crate::format::minifloat::E4M3;
 use crate::format::GgufType;
 use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue};
 
-/// An enumerated override constant: its WGSL value is the position in `ALL`, and WGSL names
+/// An enumerated override constant: its WGSL value is the position in `VALUES`, and WGSL names
 /// each value `PREFIX_NAME` through [`named_constants`], so the numbers exist only here.
 pub trait KernelEnum: Copy + PartialEq + std::fmt::Debug + 'static {
     const PREFIX: &'static str;

@@ -1,5 +1,5 @@
-//! The CPU reference: docs/NUMERICS.md in plain code. Every GPU kernel is tested against it, so it favours
-//! being obviously right over being fast.
+//! The CPU reference: docs/NUMERICS.md in plain code. Every GPU kernel is tested against it, so
+//! it favours being obviously right over being fast.
 
 pub mod calibrate;
 pub mod gguf;

@@ -1,10 +1,12 @@
 """Oracle for wgquant's whole minifloat quantize path (NUMERICS section 3): scales computed here
 with numpy's f32 arithmetic, element codes by ml_dtypes' own casts.
 
-usage: minifloat_quantize.py INPUT COLS OUT
-  INPUT  little-endian f32 values, rows of COLS
-  OUT    written: for each scheme of SCHEMES in turn, one code byte per element, then one f32
-         scale per block (NVFP4: the decoded E4M3 block scale, then the f32 global scale)
+usage: minifloat_quantize.py INPUT OUT SCHEME...
+  INPUT   little-endian f32 values, a whole number of blocks
+  OUT     written: for each SCHEME in turn, one code byte per element, then one f32 scale per
+          block (NVFP4: the decoded E4M3 block scale, then the f32 global scale)
+  SCHEME  wgquant's text `VALUE:blockN:PARAM`, VALUE e4m3, e5m2 or e2m1, PARAM f32, f16, bf16,
+          e8m0 or e4m3 (NVFP4)
 Inputs below 2^-126 in magnitude are zeros of the same sign (NUMERICS section 8).
 Exits 3 when numpy or ml_dtypes is missing, so the caller can report a skip.
 """
@@ -23,16 +25,6 @@ FORMATS = {
     "e5m2": (ml_dtypes.float8_e5m2, 15),
     "e2m1": (ml_dtypes.float4_e2m1fn, 2),
 }
-# (value, block, param); the Rust test parses "value:block{block}:param".
-SCHEMES = [
-    ("e4m3", 32, "f32"),
-    ("e5m2", 32, "f16"),
-    ("e2m1", 32, "bf16"),
-    ("e4m3", 32, "e8m0"),
-    ("e5m2", 32, "e8m0"),
-    ("e2m1", 32, "e8m0"),
-    ("e2m1", 16, "e4m3"),
-]
 
 
 def cast(v, dtype):
@@ -50,7 +42,7 @@ def round_up(s, dtype, bits_dtype):
     return b.view(dtype).astype(F32)
 
 
-def quantize(x, cols, value, block, param):
+def quantize(x, value, block, param):
     dtype, emax = FORMATS[value]
     top = F32(ml_dtypes.finfo(dtype).max)
     blocks = x.reshape(-1, block)
@@ -93,14 +85,14 @@ def quantize(x, cols, value, block, param):
 
 
 x = np.fromfile(sys.argv[1], dtype="<f4")
-cols = int(sys.argv[2])
+schemes = sys.argv[3:]
 tiny = F32(np.finfo(F32).tiny)
 x = np.where(np.abs(x) < tiny, np.copysign(F32(0), x), x).astype(F32)
-with open(sys.argv[3], "wb") as out:
-    for value, block, param in SCHEMES:
-        assert cols % block == 0
-        codes, scales = quantize(x, cols, value, block, param)
+with open(sys.argv[2], "wb") as out:
+    for text in schemes:
+        value, level, param = text.split(":")
+        codes, scales = quantize(x, value, int(level.removeprefix("block")), param)
         out.write(codes.tobytes())
         for s in scales:
             out.write(s.astype("<f4").tobytes())
-print(f"ml_dtypes {ml_dtypes.__version__}: {len(x)} values, {len(SCHEMES)} schemes")
+print(f"ml_dtypes {ml_dtypes.__version__}: {len(x)} values, {len(schemes)} schemes")
