@@ -189,7 +189,7 @@ impl GpuContext {
         self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, vec4s as u32);
         self.queue.submit([encoder.finish()]);
         self.wait()?;
-        pollster::block_on(scope.finish("copy"))
+        scope.finish("copy")
     }
 }
 

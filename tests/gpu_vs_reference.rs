@@ -270,19 +270,6 @@ fn device_resident_round_trip() {
 }
 
 #[test]
-fn async_api_matches_blocking() {
-    let data = random_data(300, 4);
-    let scheme: QuantScheme = "q8s:block2x16:f16".parse().unwrap();
-    let a = pollster::block_on(ctx().quantize_async(&data, &[10, 30], &scheme)).unwrap();
-    let b = ctx().quantize(&data, &[10, 30], &scheme).unwrap();
-    assert_eq!(a, b);
-    assert_eq!(
-        pollster::block_on(ctx().dequantize_async(&a)).unwrap(),
-        ctx().dequantize(&b).unwrap()
-    );
-}
-
-#[test]
 fn repeated_call_compiles_nothing_new() {
     // Its own context, so that tests running in parallel do not compile into it.
     let ctx = wgquant::GpuContext::new().unwrap();

@@ -146,7 +146,7 @@ impl GpuContext {
             usage: STORAGE,
             mapped_at_creation: false,
         });
-        pollster::block_on(scope.finish(label))?;
+        scope.finish(label)?;
         Ok(buffer)
     }
 
@@ -171,7 +171,7 @@ impl GpuContext {
                     usage: STORAGE,
                 })
         };
-        pollster::block_on(scope.finish(label))?;
+        scope.finish(label)?;
         Ok(buffer)
     }
 
@@ -189,11 +189,6 @@ impl GpuContext {
     /// Reads `bytes` bytes from the start of `buffer` back to the host (waiting for all
     /// submitted work).
     pub fn read_bytes(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        pollster::block_on(self.read_bytes_async(buffer, bytes))
-    }
-
-    /// Async form of [`GpuContext::read_bytes`].
-    pub async fn read_bytes_async(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let size = bytes.next_multiple_of(4);
         if size == 0 {
             return Ok(Vec::new());
@@ -208,21 +203,22 @@ impl GpuContext {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
-        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        let (sender, receiver) = std::sync::mpsc::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
-        let scope = scope.finish("reading a buffer back");
+        scope.finish("reading a buffer back")?;
         self.wait()?;
-        scope.await?;
-        match receiver.receive().await {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
+        // After the wait the mapping is done; its callback runs on whichever thread polled
+        // the device last, so it may still be on its way from another thread.
+        match receiver.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
                 return Err(Error::Device(format!(
                     "mapping a readback buffer failed: {e}"
                 )))
             }
-            None => return Err(Error::Device("readback callback dropped".into())),
+            Err(_) => return Err(Error::Device("the readback callback was dropped".into())),
         }
         let view = staging
             .slice(..)
@@ -237,11 +233,6 @@ impl GpuContext {
 
     /// Reads a device tensor of f32 back to the host.
     pub fn download(&self, t: &GpuTensor) -> Result<Vec<f32>> {
-        pollster::block_on(self.download_async(t))
-    }
-
-    /// Async form of [`GpuContext::download`].
-    pub async fn download_async(&self, t: &GpuTensor) -> Result<Vec<f32>> {
         if t.dtype != DType::F32 {
             return Err(Error::Unsupported {
                 what: format!(
@@ -250,9 +241,7 @@ impl GpuContext {
                 ),
             });
         }
-        let bytes = self
-            .read_bytes_async(&t.buffer, (t.len() * 4) as u64)
-            .await?;
+        let bytes = self.read_bytes(&t.buffer, (t.len() * 4) as u64)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 }

@@ -7,11 +7,10 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
+use crate::gpu::quantize::percentile_bin_edge;
 use crate::gpu::quantize::Scales;
 use crate::gpu::shaders::{fake_quantize_constants, DType, Kernel};
 use crate::layout::Layout;
-use crate::reference::calibrate::{histogram, histogram_percentile, scale_for_amax};
-use crate::reference::{convert, flush_subnormal, raw_scale, zero_point};
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme};
 
 impl GpuContext {
@@ -38,24 +37,18 @@ impl GpuContext {
         let q = match (calibration, scheme.level) {
             // Only the scales: the fused kernel below encodes and decodes itself.
             (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
-                let sp = self.tensor_percentile_scale(x, scheme, p)?;
+                let amax = self.tensor_percentile_amax(x, p)?;
+                let (sp, _) = self.scale_of_range(scheme, -amax, amax)?;
                 let given = Scales::Given {
                     scales: &[sp],
                     zeros: &[],
                 };
-                pollster::block_on(self.quantize_stages(x, scheme, given, None))?.0
+                self.quantize_stages(x, scheme, given, None)?.0
             }
-            (Calibration::MinMax, _) => {
-                pollster::block_on(self.quantize_stages(x, scheme, Scales::MinMax, None))?.0
-            }
+            (Calibration::MinMax, _) => self.quantize_stages(x, scheme, Scales::MinMax, None)?.0,
             _ => {
-                pollster::block_on(self.quantize_stages(
-                    x,
-                    scheme,
-                    Scales::Calibrated(calibration),
-                    None,
-                ))?
-                .0
+                self.quantize_stages(x, scheme, Scales::Calibrated(calibration), None)?
+                    .0
             }
         };
         let n = layout.len();
@@ -103,7 +96,7 @@ impl GpuContext {
                 self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, count as u32);
             }
             self.queue.submit([encoder.finish()]);
-            pollster::block_on(scope.finish("fake quantize"))?;
+            scope.finish("fake quantize")?;
         }
         let tensor = |buffer| GpuTensor {
             buffer,
@@ -159,7 +152,7 @@ impl GpuContext {
 /// }
 /// let new = ctx.upload(&wgquant::synth::normal(8 * 256, 1.0, 99), &[8, 256])?;
 /// let (q, clipped) = cal.quantize(&ctx, &new)?;
-/// println!("scale {:?}, {clipped} values clipped", cal.params()?);
+/// println!("scale {:?}, {clipped} values clipped", cal.params(&ctx)?);
 /// # Ok::<(), wgquant::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -168,7 +161,7 @@ pub struct Calibrator {
     method: Calibration,
     lo: f32,
     hi: f32,
-    /// Histogram range: a power of two at least the running amax (Percentile).
+    /// Histogram range: a power of two above the running amax (Percentile).
     top: f32,
     hist: Vec<u64>,
     batches: usize,
@@ -204,19 +197,6 @@ impl Calibrator {
         self.observe_with(lo, hi, |top| ctx.histogram(x, top))
     }
 
-    /// The CPU reference of [`Calibrator::observe`], for tests and for data on the host.
-    pub fn observe_host(&mut self, data: &[f32]) -> Result<()> {
-        if let Some(index) = data.iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                index: index as u64,
-            });
-        }
-        let flat: Vec<f32> = data.iter().map(|&x| flush_subnormal(x)).collect();
-        let lo = flat.iter().fold(0.0f32, |a, &x| a.min(x));
-        let hi = flat.iter().fold(0.0f32, |a, &x| a.max(x));
-        self.observe_with(lo, hi, |top| Ok(histogram(&flat, top, HISTOGRAM_BINS)))
-    }
-
     fn observe_with(
         &mut self,
         lo: f32,
@@ -228,10 +208,11 @@ impl Calibrator {
         if let Calibration::Percentile(_) = self.method {
             let amax = (-lo).max(hi);
             if self.top == 0.0 && amax > 0.0 {
-                self.top = 2f32.powi(amax.log2().ceil() as i32);
+                self.top = 2f32.powi(amax.log2().floor() as i32 + 1);
             }
-            // Doubling the range merges bin pairs exactly.
-            while amax > self.top {
+            // Doubling the range merges bin pairs exactly: every |x| lies below the top, so no
+            // bin was clamped and floor(|x| 2048 / 2 top) = floor(floor(|x| 2048 / top) / 2).
+            while amax >= self.top && self.top > 0.0 {
                 self.top *= 2.0;
                 let old = std::mem::replace(&mut self.hist, vec![0; HISTOGRAM_BINS]);
                 for (i, c) in old.into_iter().enumerate() {
@@ -245,42 +226,35 @@ impl Calibrator {
         Ok(())
     }
 
-    /// The fixed parameters: the stored scale and, in Affine mode, the zero point.
-    pub fn params(&self) -> Result<(f32, Option<u8>)> {
+    /// The clipping range fixed so far: the observed (min, max) for MinMax, and +-amax at the
+    /// percentile for Percentile.
+    pub fn range(&self) -> Result<(f32, f32)> {
         if self.batches == 0 {
             return Err(Error::Usage(
                 "observe at least one batch before asking for parameters".into(),
             ));
         }
-        let overflow = || Error::ScaleOverflow {
-            block: 0,
-            param: format!("{:?}", self.scheme.param),
-        };
-        if self.scheme.mode == QuantMode::Affine {
-            let sp = convert(
-                &self.scheme,
-                raw_scale(&self.scheme, self.lo, self.hi, 0.0),
-                0.0,
-            )
-            .ok_or_else(overflow)?;
-            return Ok((sp, Some(zero_point(&self.scheme, self.lo, sp))));
-        }
-        let amax = match self.method {
+        Ok(match self.method {
             Calibration::Percentile(p) if self.top > 0.0 => {
-                histogram_percentile(&self.hist, self.top, p)
+                let amax = percentile_bin_edge(&self.hist, self.top, p);
+                (-amax, amax)
             }
-            _ => (-self.lo).max(self.hi),
-        };
-        Ok((
-            scale_for_amax(&self.scheme, amax).ok_or_else(overflow)?,
-            None,
-        ))
+            Calibration::Percentile(_) => (0.0, 0.0),
+            _ => (self.lo, self.hi),
+        })
+    }
+
+    /// The fixed parameters: the stored scale and, in Affine mode, the zero point, computed on
+    /// the GPU from [`Calibrator::range`] by the kernel that computes MinMax scales.
+    pub fn params(&self, ctx: &GpuContext) -> Result<(f32, Option<u8>)> {
+        let (lo, hi) = self.range()?;
+        ctx.scale_of_range(&self.scheme, lo, hi)
     }
 
     /// Quantizes new activations with the fixed parameters; values outside the range clamp,
     /// and their number is returned.
     pub fn quantize(&self, ctx: &GpuContext, x: &GpuTensor) -> Result<(GpuQuantizedTensor, u64)> {
-        let (sp, zero) = self.params()?;
+        let (sp, zero) = self.params(ctx)?;
         let zeros: Vec<u8> = zero.into_iter().collect();
         // Fixed scales skip the reduction that finds non-finite inputs; look for them first.
         ctx.value_range(x)?;

@@ -1,7 +1,6 @@
 //! Headless adapter and device selection, feature detection, and error scopes that turn wgpu's
 //! validation and out-of-memory errors into `Err` instead of a panic.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -42,33 +41,27 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Picks an adapter honouring `WGPU_BACKEND`, `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF`.
+    /// Native wgpu resolves these requests at once, so blocking on them does not wait.
     pub fn new() -> Result<Self> {
-        pollster::block_on(Self::new_async())
-    }
-
-    /// Async form of [`GpuContext::new`].
-    pub async fn new_async() -> Result<Self> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
         let packed_dot = instance
             .wgsl_language_features()
             .contains(wgpu::WgslLanguageFeatures::Packed4x8IntegerDotProduct);
-        let adapter = select_adapter(&instance, backends).await?;
+        let adapter = select_adapter(&instance, backends)?;
         let info = adapter.get_info();
         let wanted =
             wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
         let present = adapter.features() & wanted;
         let limits = adapter.limits();
-        let (device, queue) = adapter
-            .request_device(&wgpu::DeviceDescriptor {
-                label: Some("wgquant"),
-                required_features: present,
-                required_limits: limits.clone(),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::Device(format!("cannot open a device on {}: {e}", info.name)))?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wgquant"),
+            required_features: present,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Device(format!("cannot open a device on {}: {e}", info.name)))?;
         let uncaptured = Arc::new(Mutex::new(Vec::new()));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -229,34 +222,30 @@ pub(crate) struct ErrorScope {
 }
 
 impl ErrorScope {
-    /// Pops both scopes (now, so the guards are gone before any await) and resolves to the first
-    /// error they caught.
-    pub(crate) fn finish(self, context: &str) -> impl Future<Output = Result<()>> + Send + 'static {
+    /// Pops both scopes and returns the first error they caught. Native wgpu checks errors as
+    /// the work is recorded and submitted, so the popped futures are ready at once.
+    pub(crate) fn finish(self, context: &str) -> Result<()> {
         let validation = self.validation.pop();
         let oom = self.oom.pop();
-        let context = context.to_string();
-        async move {
-            if let Some(e) = validation.await {
-                return Err(Error::Validation {
-                    context,
-                    message: e.to_string(),
-                });
-            }
-            if oom.await.is_some() {
-                return Err(Error::OutOfMemory { context });
-            }
-            Ok(())
+        if let Some(e) = pollster::block_on(validation) {
+            return Err(Error::Validation {
+                context: context.to_string(),
+                message: e.to_string(),
+            });
         }
+        if pollster::block_on(oom).is_some() {
+            return Err(Error::OutOfMemory {
+                context: context.to_string(),
+            });
+        }
+        Ok(())
     }
 }
 
-async fn select_adapter(
-    instance: &wgpu::Instance,
-    backends: wgpu::Backends,
-) -> Result<wgpu::Adapter> {
+fn select_adapter(instance: &wgpu::Instance, backends: wgpu::Backends) -> Result<wgpu::Adapter> {
     if let Ok(name) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted = name.to_lowercase();
-        let adapters = instance.enumerate_adapters(backends).await;
+        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
         return adapters
             .into_iter()
@@ -265,13 +254,11 @@ async fn select_adapter(
                 detail: format!("WGPU_ADAPTER_NAME={name} matches none of {names:?}"),
             });
     }
-    instance
-        .request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| Error::NoAdapter {
-            detail: format!("backends {backends:?}: {e}"),
-        })
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+        ..Default::default()
+    }))
+    .map_err(|e| Error::NoAdapter {
+        detail: format!("backends {backends:?}: {e}"),
+    })
 }

@@ -12,14 +12,8 @@ use crate::scheme::{QuantMode, QuantStore};
 impl GpuContext {
     /// Dequantizes a host tensor on the GPU and returns f32 values, row-major.
     pub fn dequantize(&self, q: &QuantizedTensor) -> Result<Vec<f32>> {
-        pollster::block_on(self.dequantize_async(q))
-    }
-
-    /// Async form of [`GpuContext::dequantize`].
-    pub async fn dequantize_async(&self, q: &QuantizedTensor) -> Result<Vec<f32>> {
-        let gq = self.upload_quantized(q)?;
-        let y = self.dequantize_tensor_async(&gq).await?;
-        self.download_async(&y).await
+        let y = self.dequantize_tensor(&self.upload_quantized(q)?)?;
+        self.download(&y)
     }
 
     /// Copies a host quantized tensor to the device.
@@ -47,11 +41,6 @@ impl GpuContext {
 
     /// Dequantizes a device-resident tensor into a new f32 device tensor.
     pub fn dequantize_tensor(&self, q: &GpuQuantizedTensor) -> Result<GpuTensor> {
-        pollster::block_on(self.dequantize_tensor_async(q))
-    }
-
-    /// Async form of [`GpuContext::dequantize_tensor`].
-    pub async fn dequantize_tensor_async(&self, q: &GpuQuantizedTensor) -> Result<GpuTensor> {
         let layout = q.check()?;
         let y = self.storage_buffer(layout.len() as u64 * 4, "wgquant dequantized")?;
         if !layout.is_empty() {
@@ -99,7 +88,7 @@ impl GpuContext {
                 self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, threads);
             }
             self.queue.submit([encoder.finish()]);
-            scope.finish("dequantize").await?;
+            scope.finish("dequantize")?;
         }
         Ok(GpuTensor {
             buffer: y,

@@ -55,34 +55,15 @@ impl GpuContext {
         shape: &[usize],
         ty: GgufType,
     ) -> Result<GgufTensor> {
-        pollster::block_on(self.quantize_gguf_async(data, shape, ty))
-    }
-
-    /// Async form of [`GpuContext::quantize_gguf`].
-    pub async fn quantize_gguf_async<T: HostElement>(
-        &self,
-        data: &[T],
-        shape: &[usize],
-        ty: GgufType,
-    ) -> Result<GgufTensor> {
         GgufTensor::check_shape(shape, ty)?;
         check_len(data.len(), shape)?;
         let x = self.upload(data, shape)?;
-        let t = self.quantize_gguf_tensor_async(&x, ty).await?;
-        self.download_gguf_async(&t).await
+        let t = self.quantize_gguf_tensor(&x, ty)?;
+        self.download_gguf(&t)
     }
 
     /// Quantizes a device tensor to GGUF blocks, keeping them on the device.
     pub fn quantize_gguf_tensor(&self, x: &GpuTensor, ty: GgufType) -> Result<GpuGgufTensor> {
-        pollster::block_on(self.quantize_gguf_tensor_async(x, ty))
-    }
-
-    /// Async form of [`GpuContext::quantize_gguf_tensor`].
-    pub async fn quantize_gguf_tensor_async(
-        &self,
-        x: &GpuTensor,
-        ty: GgufType,
-    ) -> Result<GpuGgufTensor> {
         GgufTensor::check_shape(&x.shape, ty)?;
         let blocks = x.len() / GGUF_BLOCK;
         let group_bytes = ty.blocks_per_group() * ty.block_bytes();
@@ -146,10 +127,9 @@ impl GpuContext {
             );
         }
         self.queue.submit([encoder.finish()]);
-        let scope = scope.finish("gguf quantize");
+        scope.finish("gguf quantize")?;
         let words: Vec<u32> =
-            bytemuck::pod_collect_to_vec(&self.read_bytes_async(&status, status.size()).await?);
-        scope.await?;
+            bytemuck::pod_collect_to_vec(&self.read_bytes(&status, status.size())?);
         for (i, &(first, _)) in chunks.iter().enumerate() {
             if words[i * STATUS_STRIDE] != CLEAR {
                 let index = (first * GGUF_BLOCK) as u64 + words[i * STATUS_STRIDE] as u64;
@@ -161,28 +141,16 @@ impl GpuContext {
 
     /// Reads device-resident GGUF blocks back to the host.
     pub fn download_gguf(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
-        pollster::block_on(self.download_gguf_async(t))
-    }
-
-    /// Async form of [`GpuContext::download_gguf`].
-    pub async fn download_gguf_async(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
         t.check()?;
         let n: usize = t.shape.iter().product();
-        let bytes = self
-            .read_bytes_async(&t.blocks, (n / GGUF_BLOCK * t.ty.block_bytes()) as u64)
-            .await?;
+        let bytes = self.read_bytes(&t.blocks, (n / GGUF_BLOCK * t.ty.block_bytes()) as u64)?;
         GgufTensor::new(t.ty, t.shape.clone(), bytes)
     }
 
     /// Dequantizes GGUF blocks on the GPU to f32, row-major.
     pub fn dequantize_gguf(&self, t: &GgufTensor) -> Result<Vec<f32>> {
-        pollster::block_on(self.dequantize_gguf_async(t))
-    }
-
-    /// Async form of [`GpuContext::dequantize_gguf`].
-    pub async fn dequantize_gguf_async(&self, t: &GgufTensor) -> Result<Vec<f32>> {
         let y = self.dequantize_gguf_tensor(&self.upload_gguf(t)?)?;
-        self.download_async(&y).await
+        self.download(&y)
     }
 
     /// Copies GGUF blocks to the device (for `linear_gguf` and `dequantize_gguf_tensor`).
@@ -232,7 +200,7 @@ impl GpuContext {
                 self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, geom.count);
             }
             self.queue.submit([encoder.finish()]);
-            pollster::block_on(scope.finish("gguf dequantize"))?;
+            scope.finish("gguf dequantize")?;
         }
         Ok(GpuTensor {
             buffer: y,

@@ -368,7 +368,7 @@ impl GpuContext {
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
         self.queue.submit([encoder.finish()]);
-        pollster::block_on(scope.finish("matmul"))
+        scope.finish("matmul")
     }
 
     /// Quantizes x per row to int8 (the generic quantize kernels, scheme `q8s:block1xK:f32`,
@@ -479,7 +479,7 @@ impl GpuContext {
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
         self.queue.submit([encoder.finish()]);
-        pollster::block_on(scope.finish("integer matmul"))
+        scope.finish("integer matmul")
     }
 }
 

@@ -27,11 +27,12 @@ pub fn quantize_calibrated(
         (Calibration::Percentile(p), crate::scheme::QuantLevel::Tensor) => {
             let flat: Vec<f32> = data.iter().map(|&x| flush_subnormal(x)).collect();
             let amax = flat.iter().fold(0.0f32, |a, x| a.max(x.abs()));
-            Some(histogram_percentile(
+            // The clip is a range bound like any other, so it flushes as inputs do.
+            Some(flush_subnormal(histogram_percentile(
                 &histogram(&flat, amax, HISTOGRAM_BINS),
                 amax,
                 p,
-            ))
+            )))
         }
         _ => None,
     };
@@ -245,7 +246,45 @@ pub fn clipped(scheme: &QuantScheme, x: f32, sp: f32, zero: u8, global: f32) -> 
     }
 }
 
-/// The stored scale for a calibrated amax at Tensor level (static activation calibration).
-pub fn scale_for_amax(scheme: &QuantScheme, amax: f32) -> Option<f32> {
-    convert(scheme, raw_scale(scheme, -amax, amax, 0.0), 0.0)
+/// Static activation calibration of all `batches` at once (the `Calibrator` merges them one by
+/// one): the stored scale and, for Affine, the zero point. Percentile uses the histogram of
+/// every |x| over [0, top), top the smallest power of two above the overall amax.
+pub fn static_calibration(
+    batches: &[Vec<f32>],
+    scheme: &QuantScheme,
+    method: Calibration,
+) -> Result<(f32, Option<u8>)> {
+    let flat: Vec<f32> = batches
+        .iter()
+        .flatten()
+        .map(|&x| flush_subnormal(x))
+        .collect();
+    let lo = flat.iter().fold(0.0f32, |a, &x| a.min(x));
+    let hi = flat.iter().fold(0.0f32, |a, &x| a.max(x));
+    let (lo, hi) = match method {
+        Calibration::Percentile(p) => {
+            let amax = (-lo).max(hi);
+            let clip = if amax == 0.0 {
+                0.0
+            } else {
+                let exponent = ((amax.to_bits() >> 23) & 0xff) as i32 - 127;
+                let top = 2f32.powi(exponent + 1);
+                flush_subnormal(histogram_percentile(
+                    &histogram(&flat, top, HISTOGRAM_BINS),
+                    top,
+                    p,
+                ))
+            };
+            (-clip, clip)
+        }
+        _ => (lo, hi),
+    };
+    let sp = convert(scheme, raw_scale(scheme, lo, hi, 0.0), 0.0).ok_or_else(|| {
+        Error::ScaleOverflow {
+            block: 0,
+            param: format!("{:?}", scheme.param),
+        }
+    })?;
+    let zero = (scheme.mode == QuantMode::Affine).then(|| zero_point(scheme, lo, sp));
+    Ok((sp, zero))
 }

@@ -1,0 +1,318 @@
+//! Recording one quantization's dispatches: block scales, the two-pass whole-tensor reduction,
+//! the one-pass block kernel and the pack pass; and reading the status words they leave.
+
+use crate::calibration::Calibration;
+use crate::error::{Error, Result};
+use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
+use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::{Chunk, Geom};
+use crate::gpu::shaders::{
+    calibrate_constants, quantize_blocks_constants, quantize_constants, reduce_constants, DType,
+    Kernel, ReduceOut, PER_THREAD_MAX, WORKGROUP,
+};
+use crate::layout::Layout;
+use crate::scheme::{QuantMode, QuantScheme};
+
+/// Elements per partial (min, max) in pass 1 of a whole-tensor reduction.
+const PARTIAL: usize = 4096;
+/// Status word meaning "nothing found".
+pub(super) const CLEAR: u32 = u32::MAX;
+
+/// The buffers and geometry of one quantization, recording its dispatches.
+pub(super) struct QuantizeRun<'a> {
+    pub(super) ctx: &'a GpuContext,
+    pub(super) layout: &'a Layout,
+    pub(super) scheme: &'a QuantScheme,
+    pub(super) x: &'a GpuTensor,
+    pub(super) out: &'a GpuQuantizedTensor,
+    pub(super) status: &'a wgpu::Buffer,
+}
+
+impl QuantizeRun<'_> {
+    fn x_window(&self, chunk: &Chunk) -> Window {
+        let first = chunk.row_start * self.layout.cols;
+        self.ctx.window(
+            &self.x.buffer,
+            first,
+            chunk.elements(self.layout),
+            self.x.dtype.bytes(),
+        )
+    }
+
+    fn whole(&self, buffer: &wgpu::Buffer) -> Window {
+        self.ctx.window(buffer, 0, (buffer.size() / 4) as usize, 4)
+    }
+
+    /// The chunk's scales, with zero points and global scale beside them.
+    fn scale_bindings(&self, first: usize, count: usize) -> (Window, Window) {
+        let sw = self.ctx.window(&self.out.scales, first, count, 4);
+        let zw = if self.scheme.mode == QuantMode::Affine {
+            sw
+        } else {
+            self.whole(&self.out.zeros)
+        };
+        (sw, zw)
+    }
+
+    /// The scale of every block of the chunk: one invocation per block for small blocks, one
+    /// workgroup per block for large ones.
+    pub(super) fn block_scales(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        slot: usize,
+        calibration: Option<Calibration>,
+    ) -> Result<()> {
+        let per_thread = calibration.is_some()
+            || self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
+        let (kernel, constants) = match calibration {
+            Some(c) => (
+                Kernel::Calibrate,
+                calibrate_constants(self.scheme, self.x.dtype, c),
+            ),
+            None => (
+                Kernel::Reduce,
+                reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread),
+            ),
+        };
+        let pipeline = self
+            .ctx
+            .pipelines
+            .get(&self.ctx.device, kernel, &constants)?;
+        let (first, last) = chunk.blocks(self.layout);
+        let xw = self.x_window(chunk);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            count: (last - first + 1) as u32,
+            status_slot: slot as u32,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.global, self.whole(&self.out.global)),
+            (self.status, self.whole(self.status)),
+        ];
+        let groups = if per_thread {
+            geom.count.div_ceil(WORKGROUP)
+        } else {
+            geom.count
+        };
+        self.ctx
+            .dispatch(encoder, &pipeline, &geom, &bindings, groups);
+        Ok(())
+    }
+
+    /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk; pass 2: one
+    /// workgroup reduces them to the tensor's scale, NVFP4's global scale, or (`Range`) the
+    /// tensor's (min, max) into `range`.
+    pub(super) fn whole_tensor(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunks: &[Chunk],
+        out: ReduceOut,
+        range: Option<&wgpu::Buffer>,
+    ) -> Result<()> {
+        let counts: Vec<usize> = chunks
+            .iter()
+            .map(|c| c.elements(self.layout).div_ceil(PARTIAL))
+            .collect();
+        let total: usize = counts.iter().sum();
+        let partials = self
+            .ctx
+            .storage_buffer(total as u64 * 8, "wgquant partial ranges")?;
+        let pass1 = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Reduce,
+            &reduce_constants(self.scheme, self.x.dtype, ReduceOut::Range, false),
+        )?;
+        let (status, global, zeros) = (
+            self.whole(self.status),
+            self.whole(&self.out.global),
+            self.whole(&self.out.zeros),
+        );
+        let all = self.whole(&partials);
+        let mut offset = 0;
+        for (slot, (chunk, &count)) in chunks.iter().zip(&counts).enumerate() {
+            let xw = self.x_window(chunk);
+            let geom = flat_geom(
+                chunk.elements(self.layout),
+                PARTIAL,
+                xw.elem_offset,
+                offset,
+                count,
+                slot,
+            );
+            let bindings = [
+                (&self.x.buffer, xw),
+                (&partials, all),
+                (&self.out.zeros, zeros),
+                (&self.out.global, global),
+                (self.status, status),
+            ];
+            self.ctx
+                .dispatch(encoder, &pass1, &geom, &bindings, count as u32);
+            offset += count;
+        }
+        let pass2 = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Reduce,
+            &reduce_constants(self.scheme, DType::F32, out, false),
+        )?;
+        let geom = flat_geom(2 * total, 2 * total, 0, 0, 1, chunks.len());
+        let (sw, zw) = self.scale_bindings(0, 1);
+        let (target, tw) = match range {
+            Some(r) => (r, self.whole(r)),
+            None => (&self.out.scales, sw),
+        };
+        let bindings = [
+            (&partials, all),
+            (target, tw),
+            (&self.out.zeros, zw),
+            (&self.out.global, global),
+            (self.status, status),
+        ];
+        self.ctx.dispatch(encoder, &pass2, &geom, &bindings, 1);
+        Ok(())
+    }
+
+    /// The windows of the chunk's input, scales, zero points and code words, and its geometry
+    /// with their offsets (the count is the caller's).
+    fn code_windows(&self, chunk: &Chunk) -> (Window, Window, Window, Window, Geom) {
+        let (first, last) = chunk.blocks(self.layout);
+        let (w0, w1) = chunk.words(self.layout);
+        let xw = self.x_window(chunk);
+        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
+        let geom = Geom {
+            x_offset: xw.elem_offset,
+            code_offset: cw.elem_offset,
+            scale_base: first as u32,
+            scale_offset: sw.elem_offset,
+            ..Geom::for_chunk(self.layout, chunk)
+        };
+        (xw, sw, zw, cw, geom)
+    }
+
+    /// Range, scale and codes of every block of the chunk in one pass (`QuantizeBlocks`).
+    pub(super) fn quantize_blocks(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        slot: usize,
+    ) -> Result<()> {
+        let pipeline = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::QuantizeBlocks,
+            &quantize_blocks_constants(self.scheme, self.x.dtype),
+        )?;
+        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
+        let geom = Geom {
+            count: (chunk.blocks(self.layout).1 - geom.scale_base as usize + 1) as u32,
+            status_slot: slot as u32,
+            ..geom
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.codes, cw),
+            (self.status, self.whole(self.status)),
+        ];
+        self.ctx
+            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+        Ok(())
+    }
+
+    /// One invocation per code word of the chunk.
+    pub(super) fn pack(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &Chunk,
+        clipped: &wgpu::Buffer,
+        count_clipped: bool,
+    ) -> Result<()> {
+        let pipeline = self.ctx.pipelines.get(
+            &self.ctx.device,
+            Kernel::Quantize,
+            &quantize_constants(self.scheme, self.x.dtype, count_clipped),
+        )?;
+        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
+        let (w0, w1) = chunk.words(self.layout);
+        let geom = Geom {
+            count: (w1 - w0) as u32,
+            ..geom
+        };
+        let bindings = [
+            (&self.x.buffer, xw),
+            (&self.out.scales, sw),
+            (&self.out.zeros, zw),
+            (&self.out.global, self.whole(&self.out.global)),
+            (&self.out.codes, cw),
+            (clipped, self.whole(clipped)),
+        ];
+        self.ctx
+            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+        Ok(())
+    }
+}
+
+/// Geometry viewing `n` elements as one row cut into blocks of `block` (for whole-tensor
+/// reductions), writing `count` results from `out_offset`.
+fn flat_geom(
+    n: usize,
+    block: usize,
+    x_offset: u32,
+    out_offset: usize,
+    count: usize,
+    slot: usize,
+) -> Geom {
+    Geom {
+        rows: 1,
+        cols: n as u32,
+        mat_rows: 1,
+        block_rows: 1,
+        block_cols: block as u32,
+        grid_rows: 1,
+        grid_cols: n.div_ceil(block) as u32,
+        x_offset,
+        scale_offset: out_offset as u32,
+        count: count as u32,
+        status_slot: slot as u32,
+        ..Default::default()
+    }
+}
+
+/// Turns the status words into the first error, in tensor order.
+pub(super) fn check_status(
+    layout: &Layout,
+    chunks: &[Chunk],
+    status: &[u32],
+    scheme: &QuantScheme,
+) -> Result<()> {
+    for (slot, chunk) in chunks.iter().enumerate() {
+        if status[2 * slot] != CLEAR {
+            let index = (chunk.row_start * layout.cols) as u64 + status[2 * slot] as u64;
+            return Err(Error::NonFinite { index });
+        }
+    }
+    let overflow = |block: u64| Error::ScaleOverflow {
+        block,
+        param: format!("{:?}", scheme.param),
+    };
+    for (slot, chunk) in chunks.iter().enumerate() {
+        if status[2 * slot + 1] != CLEAR {
+            return Err(overflow(
+                chunk.blocks(layout).0 as u64 + status[2 * slot + 1] as u64,
+            ));
+        }
+    }
+    if status[2 * chunks.len() + 1] != CLEAR {
+        return Err(overflow(0));
+    }
+    Ok(())
+}
