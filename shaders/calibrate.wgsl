@@ -10,7 +10,6 @@ override PCT_MILLIONTHS: u32 = 999000u;
 
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
-@group(0) @binding(4) var<storage, read_write> global_scale: array<f32>;
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
 var<private> xs: array<f32, 256>;

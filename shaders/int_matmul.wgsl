@@ -32,7 +32,7 @@ fn widen4(nib: u32) -> u32 {
     return out;
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(INT_TILE, INT_TILE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = gid.x;
     let m = gid.y;

@@ -5,7 +5,7 @@
 
 // x, y and the dims come from the linear.wgsl prelude.
 
-const TILE: u32 = 64u;
+const TILE: u32 = MATMUL_TILE; // 16 invocations x 4 registers
 const TK: u32 = 16u;
 var<workgroup> a_tile: array<f32, 1024>; // [TILE][TK] of x
 var<workgroup> b_tile: array<f32, 1024>; // [TILE][TK] of W

@@ -1,17 +1,12 @@
-// Element (n, k) of a weight W [N, K] for the dequantize and matmul kernels: decoded from its codes
-// (`src`) and scales with the Geom `g` describing W, or read as f32 when W_F32 (the scratch of
-// dequantize-then-matmul). Prepended after common.wgsl and codec.wgsl.
-
-override W_F32: bool = false;
+// Element (n, k) of a coded weight W [N, K] for the dequantize and matmul kernels: decoded from
+// its codes (`src`) and scales with the Geom `g` describing W. Prepended after common.wgsl and
+// codec.wgsl. weights_f32.wgsl and weights_gguf.wgsl define the same functions for other weights.
 
 @group(0) @binding(2) var<storage, read> w_scales: array<f32>;
 @group(0) @binding(3) var<storage, read> w_zeros: array<u32>;
 @group(0) @binding(4) var<storage, read> w_global: array<f32>;
 
 fn w_value(n: u32, k: u32) -> f32 {
-    if (W_F32) {
-        return bitcast<f32>(src[g.code_offset + n * g.cols + k]);
-    }
     var word: u32;
     var shift: u32;
     if (NATIVE) {
@@ -31,9 +26,9 @@ fn w_value(n: u32, k: u32) -> f32 {
     return decode(code, w_scales[b], zero, w_global[0]);
 }
 
-// Elements per `w_group`: a code word's codes (U32 store), or 4 (f32 W, Native store).
+// Elements per `w_group`: a code word's codes (U32 store), or 4 (Native store).
 fn w_group_size() -> u32 {
-    if (W_F32 || NATIVE) {
+    if (NATIVE) {
         return 4u;
     }
     return CPW;
@@ -45,7 +40,7 @@ fn w_group_size() -> u32 {
 fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
     let size = w_group_size();
     let k0 = j * size;
-    if (W_F32 || NATIVE || g.block_cols % CPW != 0u) {
+    if (NATIVE || g.block_cols % CPW != 0u) {
         for (var c = 0u; c < size; c++) {
             (*vals)[c] = select(0.0, w_value(n, k0 + c), k0 + c < g.cols);
         }

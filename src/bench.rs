@@ -10,9 +10,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::gpu::bindings::{CopyBindings, CopyDims};
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::Geom;
 use crate::gpu::matmul::MatmulPath;
 use crate::gpu::shaders::Kernel;
 use crate::layout::Layout;
@@ -178,15 +178,15 @@ impl GpuContext {
             .get(&self.device, Kernel::Copy, &Vec::new())?;
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let geom = Geom {
-            rows: vec4s as u32,
+        let dims = CopyDims {
+            count: vec4s as u32,
             ..Default::default()
         };
-        let bindings = [
-            (a, self.window(a, 0, vec4s * 4, 4)),
-            (b, self.window(b, 0, vec4s * 4, 4)),
-        ];
-        self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, vec4s as u32);
+        let bindings = CopyBindings {
+            copy_src: (a, self.window(a, 0, vec4s * 4, 4)),
+            copy_dst: (b, self.window(b, 0, vec4s * 4, 4)),
+        };
+        self.dispatch_threads(&mut encoder, &pipeline, &dims, &bindings, vec4s as u32);
         self.queue.submit([encoder.finish()]);
         self.wait()?;
         scope.finish("copy")

@@ -4,6 +4,7 @@
 
 use crate::calibration::{Calibration, HISTOGRAM_BINS};
 use crate::error::{Error, Result};
+use crate::gpu::bindings::FakeQuantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
@@ -85,14 +86,14 @@ impl GpuContext {
                     count: count as u32,
                     ..Geom::for_chunk(&layout, &chunk)
                 };
-                let bindings = [
-                    (&x.buffer, xw),
-                    (&q.scales, sw),
-                    (&q.zeros, zw),
-                    (&q.global, self.window(&q.global, 0, 1, 4)),
-                    (&y, yw),
-                    (&mask, mw),
-                ];
+                let bindings = FakeQuantizeBindings {
+                    src: (&x.buffer, xw),
+                    scales: (&q.scales, sw),
+                    zeros: (&q.zeros, zw),
+                    global_scale: (&q.global, self.window(&q.global, 0, 1, 4)),
+                    y: (&y, yw),
+                    mask: (&mask, mw),
+                };
                 self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, count as u32);
             }
             self.queue.submit([encoder.finish()]);

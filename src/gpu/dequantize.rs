@@ -2,6 +2,7 @@
 //! store), chunk by chunk.
 
 use crate::error::Result;
+use crate::gpu::bindings::DequantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
@@ -72,13 +73,13 @@ impl GpuContext {
                     count: n as u32,
                     ..Geom::for_chunk(&layout, &chunk)
                 };
-                let bindings = [
-                    (&q.codes, cw),
-                    (&q.scales, sw),
-                    (&q.zeros, zw),
-                    (&q.global, gw),
-                    (&y, yw),
-                ];
+                let bindings = DequantizeBindings {
+                    src: (&q.codes, cw),
+                    w_scales: (&q.scales, sw),
+                    w_zeros: (&q.zeros, zw),
+                    w_global: (&q.global, gw),
+                    y: (&y, yw),
+                };
                 // One invocation per code word (U32 store) or per 4 elements (Native).
                 let group = match q.scheme.store {
                     QuantStore::U32 => layout.codes_per_word,

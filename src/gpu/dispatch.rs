@@ -1,38 +1,17 @@
-//! What every kernel launch shares: the `Geom` uniform, splitting a tensor into chunks that fit
-//! one storage binding, and recording one dispatch with its bind group.
+//! What every kernel launch shares: the `Geom` of a chunk, splitting a tensor into chunks that
+//! fit one storage binding, and recording one dispatch with its bind group.
 
 use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
+pub(crate) use crate::gpu::bindings::Geom;
+use crate::gpu::bindings::{KernelBindings, UNIFORM_SLOT};
 use crate::gpu::buffers::Window;
 use crate::gpu::context::GpuContext;
 use crate::gpu::pipelines::Pipeline;
 use crate::gpu::shaders::WORKGROUP;
 use crate::layout::Layout;
 use crate::scheme::{QuantLevel, QuantStore};
-
-/// Mirror of `struct Geom` in `shaders/common.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct Geom {
-    pub rows: u32,
-    pub cols: u32,
-    pub mat_rows: u32,
-    pub block_rows: u32,
-    pub block_cols: u32,
-    pub grid_rows: u32,
-    pub grid_cols: u32,
-    pub row_base: u32,
-    pub x_offset: u32,
-    pub code_offset: u32,
-    pub scale_base: u32,
-    pub scale_offset: u32,
-    pub count: u32,
-    pub status_slot: u32,
-    /// A kernel's own parameter (`aux` in WGSL).
-    pub aux: u32,
-    pub _pad: u32,
-}
 
 impl Geom {
     /// The block geometry of `layout` for rows `chunk`; offsets and count are set by the caller.
@@ -136,55 +115,65 @@ pub(crate) fn plan_chunks(
         .collect())
 }
 
-/// One bound buffer of a dispatch.
-pub(crate) type Binding<'a> = (&'a wgpu::Buffer, Window);
-
 impl GpuContext {
     /// Records one dispatch of at least `threads` invocations of a kernel whose workgroups have
     /// [`WORKGROUP`] invocations (WGSL `WG`).
-    pub(crate) fn dispatch_threads(
+    pub(crate) fn dispatch_threads<'a>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
-        geom: &Geom,
-        bindings: &[Binding<'_>],
+        uniform: &impl bytemuck::Pod,
+        bindings: &impl KernelBindings<'a>,
         threads: u32,
     ) {
         let groups = threads.div_ceil(WORKGROUP);
-        self.dispatch(encoder, pipeline, geom, bindings, groups);
+        self.dispatch(encoder, pipeline, uniform, bindings, groups);
     }
 
     /// Records one dispatch of `groups` workgroups, folding past 65,535 into the y dimension.
-    pub(crate) fn dispatch(
+    pub(crate) fn dispatch<'a>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
-        geom: &Geom,
-        bindings: &[Binding<'_>],
+        uniform: &impl bytemuck::Pod,
+        bindings: &impl KernelBindings<'a>,
         groups: u32,
     ) {
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let x = groups.clamp(1, max);
-        self.dispatch_grid(encoder, pipeline, geom, bindings, [x, groups.div_ceil(x)]);
+        self.dispatch_grid(
+            encoder,
+            pipeline,
+            uniform,
+            bindings,
+            [x, groups.div_ceil(x)],
+        );
     }
 
-    /// Records one dispatch of exactly `grid` workgroups; binding 0 is `geom`, then `bindings`.
-    pub(crate) fn dispatch_grid(
+    /// Records one dispatch of exactly `grid` workgroups; binding 0 is `uniform`, then
+    /// `bindings`, which must be the pipeline's kernel's.
+    pub(crate) fn dispatch_grid<'a, B: KernelBindings<'a>>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
-        geom: &Geom,
-        bindings: &[Binding<'_>],
+        uniform: &impl bytemuck::Pod,
+        bindings: &B,
         grid: [u32; 2],
     ) {
-        let uniform = self.uniform(bytemuck::bytes_of(geom));
+        debug_assert_eq!(
+            pipeline.kernel.slots()[1..],
+            *B::SLOTS,
+            "bindings of {:?}",
+            pipeline.kernel
+        );
+        let uniform = self.uniform(bytemuck::bytes_of(uniform));
         let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
+            binding: UNIFORM_SLOT.binding,
             resource: uniform.as_entire_binding(),
         }];
-        for (i, (buffer, window)) in bindings.iter().enumerate() {
+        for (slot, (buffer, window)) in B::SLOTS.iter().zip(bindings.buffers()) {
             entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
+                binding: slot.binding,
                 resource: window.binding(buffer),
             });
         }

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::format::gguf::mxfp4_round_up_table;
 use crate::format::{GgufType, GGUF_BLOCK};
 use crate::gguf::GgufTensor;
+use crate::gpu::bindings::{GgufDequantizeBindings, GgufQuantizeBindings};
 use crate::gpu::buffers::{check_len, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::Geom;
@@ -112,12 +113,12 @@ impl GpuContext {
                 count: chunk_groups as u32,
                 ..Default::default()
             };
-            let bindings = [
-                (&x.buffer, xw),
-                (&status, sw),
-                (&out.blocks, ow),
-                (&table, tw),
-            ];
+            let bindings = GgufQuantizeBindings {
+                src: (&x.buffer, xw),
+                status: (&status, sw),
+                out: (&out.blocks, ow),
+                log2_round_up: (&table, tw),
+            };
             self.dispatch_threads(
                 &mut encoder,
                 &pipeline,
@@ -169,10 +170,6 @@ impl GpuContext {
         let (ty, n) = (t.ty, t.shape.iter().product::<usize>());
         let y = self.storage_buffer(n as u64 * 4, "wgquant dequantized")?;
         if n > 0 {
-            // Bindings 2 and 4 (status, MXFP4 table) are unused here; one buffer cannot be bound
-            // both read-only and read-write in one dispatch, so each gets its own.
-            let unused_rw = self.storage_buffer(4, "wgquant unused")?;
-            let unused_ro = self.storage_buffer(4, "wgquant unused")?;
             let pipeline = self.pipelines.get(
                 &self.device,
                 Kernel::GgufDequantize,
@@ -184,19 +181,16 @@ impl GpuContext {
                 let words = (count * ty.block_bytes()).div_ceil(4);
                 let bw = self.window(&t.blocks, first * ty.block_bytes() / 4, words, 4);
                 let yw = self.window(&y, first * GGUF_BLOCK, count * GGUF_BLOCK, 4);
-                let uw = self.window(&unused_rw, 0, 1, 4);
                 let geom = Geom {
                     x_offset: yw.elem_offset,
                     code_offset: bw.elem_offset,
                     count: (count * GGUF_BLOCK) as u32,
                     ..Default::default()
                 };
-                let bindings = [
-                    (&t.blocks, bw),
-                    (&unused_rw, uw),
-                    (&y, yw),
-                    (&unused_ro, uw),
-                ];
+                let bindings = GgufDequantizeBindings {
+                    src: (&t.blocks, bw),
+                    out: (&y, yw),
+                };
                 self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, geom.count);
             }
             self.queue.submit([encoder.finish()]);

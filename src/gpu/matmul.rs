@@ -4,12 +4,14 @@
 //! integer path (x quantized per row to int8, int8 dot products).
 
 use crate::error::{Error, Result};
+use crate::gpu::bindings::{Dims, IntDims, IntMatmulBindings, MatmulBindings, MatmulSrcBindings};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
-    gguf_constants, weight_constants, DType, Kernel, KernelEnum, GEMV_COLUMNS,
+    gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
+    INT_TILE, MATMUL_TILE,
 };
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
@@ -38,32 +40,6 @@ enum Weight<'a> {
 
 /// Largest M the GEMV kernel takes.
 pub const GEMV_MAX_M: usize = 8;
-
-/// Mirror of `struct Dims` in `shaders/matmul.wgsl` and `shaders/gemv.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Dims {
-    m: u32,
-    n: u32,
-    k: u32,
-    x_offset: u32,
-    y_offset: u32,
-    _pad: [u32; 3],
-}
-
-/// Mirror of `struct IntDims` in `shaders/int_matmul.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct IntDims {
-    m: u32,
-    n: u32,
-    k: u32,
-    x_words: u32,
-    w_words: u32,
-    block: u32,
-    x_block: u32,
-    y_offset: u32,
-}
 
 /// W's blocks along K: `k` elements per scale, or K itself at Tensor level.
 fn block_along_k(scheme: &QuantScheme, k: usize) -> Result<usize> {
@@ -297,76 +273,86 @@ impl GpuContext {
                 "the GEMV path takes M <= {GEMV_MAX_M}, not {m}"
             )));
         }
-        let gguf = matches!(w, Weight::Gguf(_));
+        let weight = match w {
+            Weight::F32(_) => WeightKind::F32,
+            Weight::Quantized(_) => WeightKind::Coded,
+            Weight::Gguf(_) => WeightKind::Gguf,
+        };
         let kernel = if gemv {
             // The shuffle reduction needs each group of 8 lanes inside one subgroup.
             let subgroup = self.features().subgroup && self.adapter_info().subgroup_min_size >= 8;
-            Kernel::Gemv { subgroup, gguf }
+            Kernel::Gemv { subgroup, weight }
         } else {
-            Kernel::Matmul { gguf }
+            Kernel::Matmul { weight }
         };
-        let dummy = self.storage_buffer(4, "wgquant unused")?;
         let plain = Geom {
             rows: n as u32,
             cols: k as u32,
             ..Default::default()
         };
-        let (geom, constants, codes, scales, zeros, global) = match w {
-            Weight::F32(b) => (plain, weight_constants(None), b, &dummy, &dummy, &dummy),
+        let (geom, mut constants) = match w {
+            Weight::F32(_) => (plain, Vec::new()),
             Weight::Quantized(q) => (
                 self.weight_geom(&q.scheme, n, k)?,
-                weight_constants(Some(&q.scheme)),
-                &q.codes,
-                &q.scales,
-                &q.zeros,
-                &q.global,
+                weight_constants(&q.scheme),
             ),
-            Weight::Gguf(t) => (
-                plain,
-                gguf_constants(t.ty, DType::F32),
-                &t.blocks,
-                &dummy,
-                &dummy,
-                &dummy,
-            ),
+            Weight::Gguf(t) => (plain, gguf_constants(t.ty, DType::F32)),
         };
-        let mut constants = constants;
         constants.push(("X_DTYPE", x.dtype.code()));
         let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
         let dims = Dims {
             m: m as u32,
             n: n as u32,
             k: k as u32,
-            x_offset: 0,
-            y_offset: 0,
-            _pad: [0; 3],
+            ..Default::default()
         };
         let dims_buf = self.uniform(bytemuck::bytes_of(&dims));
-        let scope = self.scope();
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        let bindings = [
-            (codes, self.whole(codes)),
-            (scales, self.whole(scales)),
-            (zeros, self.whole(zeros)),
-            (global, self.whole(global)),
+        let (xs, ys, d) = (
             (&x.buffer, self.whole(&x.buffer)),
             (y, self.whole(y)),
             (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
-        ];
+        );
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let grid = if gemv {
             let groups = (n as u32).div_ceil(GEMV_COLUMNS);
             let gx = groups.clamp(1, max);
             [gx, groups.div_ceil(gx)]
         } else {
-            [(n as u32).div_ceil(64), (m as u32).div_ceil(64)]
+            [
+                (n as u32).div_ceil(MATMUL_TILE),
+                (m as u32).div_ceil(MATMUL_TILE),
+            ]
         };
         if grid.iter().any(|&g| g > max) {
             return Err(Error::TooLarge(format!(
                 "a {m} x {n} output needs more than {max} tiles in one dimension"
             )));
         }
-        self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+        let scope = self.scope();
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        match w {
+            Weight::F32(src) | Weight::Gguf(GpuGgufTensor { blocks: src, .. }) => {
+                let bindings = MatmulSrcBindings {
+                    src: (src, self.whole(src)),
+                    xs,
+                    ys,
+                    d,
+                };
+                self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+            }
+            Weight::Quantized(q) => {
+                let bindings = MatmulBindings {
+                    src: (&q.codes, self.whole(&q.codes)),
+                    w_scales: (&q.scales, self.whole(&q.scales)),
+                    w_zeros: (&q.zeros, self.whole(&q.zeros)),
+                    w_global: (&q.global, self.whole(&q.global)),
+                    xs,
+                    ys,
+                    d,
+                };
+                self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+            }
+        }
         self.queue.submit([encoder.finish()]);
         scope.finish("matmul")
     }
@@ -441,9 +427,9 @@ impl GpuContext {
         let block = block_along_k(&w.scheme, k)?;
         let builtin_dot = self.packed_dot_builtin();
         let kernel = Kernel::IntMatmul { builtin_dot };
-        let pipeline =
-            self.pipelines
-                .get(&self.device, kernel, &weight_constants(Some(&w.scheme)))?;
+        let pipeline = self
+            .pipelines
+            .get(&self.device, kernel, &weight_constants(&w.scheme))?;
         let dims = IntDims {
             m: m as u32,
             n: n as u32,
@@ -458,23 +444,21 @@ impl GpuContext {
         let geom = self.weight_geom(&w.scheme, n, k)?;
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let bindings = [
-            (&w.codes, self.whole(&w.codes)),
-            (&w.scales, self.whole(&w.scales)),
-            (&w.zeros, self.whole(&w.zeros)),
-            (&w.global, self.whole(&w.global)),
-            (&xq.codes, self.whole(&xq.codes)),
-            (&xq.scales, self.whole(&xq.scales)),
-            (y, self.whole(y)),
-            (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
-        ];
-        let grid = [(n as u32).div_ceil(8), (m as u32).div_ceil(8)];
+        let bindings = IntMatmulBindings {
+            src: (&w.codes, self.whole(&w.codes)),
+            w_scales: (&w.scales, self.whole(&w.scales)),
+            x_codes: (&xq.codes, self.whole(&xq.codes)),
+            x_scales: (&xq.scales, self.whole(&xq.scales)),
+            ys: (y, self.whole(y)),
+            d: (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
+        };
+        let grid = [(n as u32).div_ceil(INT_TILE), (m as u32).div_ceil(INT_TILE)];
         if grid
             .iter()
             .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
         {
             return Err(Error::TooLarge(format!(
-                "an {m} x {n} output needs more than 65,535 tiles of 8 in one dimension"
+                "an {m} x {n} output needs more than 65,535 tiles of {INT_TILE} in one dimension"
             )));
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);

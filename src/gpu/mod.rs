@@ -1,5 +1,6 @@
 //! The GPU side: context, buffers, pipeline cache and one host module per kernel family.
 
+pub mod bindings;
 pub mod buffers;
 pub mod calibrate;
 pub mod context;

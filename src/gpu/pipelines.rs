@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::{Access, Constants, Kernel};
+use crate::gpu::bindings::Access;
+use crate::gpu::shaders::{Constants, Kernel};
 
 /// A compiled pipeline and the layout of its one bind group.
 pub(crate) struct Pipeline {
+    pub kernel: Kernel,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
@@ -90,7 +92,11 @@ impl PipelineCache {
                 message: e.to_string(),
             });
         }
-        let p = Arc::new(Pipeline { pipeline, layout });
+        let p = Arc::new(Pipeline {
+            kernel,
+            pipeline,
+            layout,
+        });
         self.compiled.fetch_add(1, Ordering::Relaxed);
         pipelines.insert(key, p.clone());
         Ok(p)
@@ -101,14 +107,13 @@ impl PipelineCache {
 /// still takes the same bind group.
 fn bind_group_layout(device: &wgpu::Device, kernel: Kernel) -> wgpu::BindGroupLayout {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = kernel
-        .bindings()
+        .slots()
         .iter()
-        .enumerate()
-        .map(|(binding, access)| wgpu::BindGroupLayoutEntry {
-            binding: binding as u32,
+        .map(|slot| wgpu::BindGroupLayoutEntry {
+            binding: slot.binding,
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
-                ty: match access {
+                ty: match slot.access {
                     Access::Uniform => wgpu::BufferBindingType::Uniform,
                     Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
                     Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },

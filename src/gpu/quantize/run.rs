@@ -3,6 +3,9 @@
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
+use crate::gpu::bindings::{
+    CalibrateBindings, QuantizeBindings, QuantizeBlocksBindings, ReduceBindings,
+};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
@@ -65,20 +68,6 @@ impl QuantizeRun<'_> {
     ) -> Result<()> {
         let per_thread = calibration.is_some()
             || self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
-        let (kernel, constants) = match calibration {
-            Some(c) => (
-                Kernel::Calibrate,
-                calibrate_constants(self.scheme, self.x.dtype, c),
-            ),
-            None => (
-                Kernel::Reduce,
-                reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread),
-            ),
-        };
-        let pipeline = self
-            .ctx
-            .pipelines
-            .get(&self.ctx.device, kernel, &constants)?;
         let (first, last) = chunk.blocks(self.layout);
         let xw = self.x_window(chunk);
         let (sw, zw) = self.scale_bindings(first, last - first + 1);
@@ -90,20 +79,49 @@ impl QuantizeRun<'_> {
             status_slot: slot as u32,
             ..Geom::for_chunk(self.layout, chunk)
         };
-        let bindings = [
+        let (src, out, zeros, status) = (
             (&self.x.buffer, xw),
             (&self.out.scales, sw),
             (&self.out.zeros, zw),
-            (&self.out.global, self.whole(&self.out.global)),
             (self.status, self.whole(self.status)),
-        ];
-        let groups = if per_thread {
-            geom.count.div_ceil(WORKGROUP)
-        } else {
-            geom.count
-        };
-        self.ctx
-            .dispatch(encoder, &pipeline, &geom, &bindings, groups);
+        );
+        let device = &self.ctx.device;
+        match calibration {
+            Some(c) => {
+                let constants = calibrate_constants(self.scheme, self.x.dtype, c);
+                let pipeline = self
+                    .ctx
+                    .pipelines
+                    .get(device, Kernel::Calibrate, &constants)?;
+                let bindings = CalibrateBindings {
+                    src,
+                    out,
+                    zeros,
+                    status,
+                };
+                self.ctx
+                    .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+            }
+            None => {
+                let constants =
+                    reduce_constants(self.scheme, self.x.dtype, ReduceOut::Scale, per_thread);
+                let pipeline = self.ctx.pipelines.get(device, Kernel::Reduce, &constants)?;
+                let bindings = ReduceBindings {
+                    src,
+                    out,
+                    zeros,
+                    global_scale: (&self.out.global, self.whole(&self.out.global)),
+                    status,
+                };
+                let groups = if per_thread {
+                    geom.count.div_ceil(WORKGROUP)
+                } else {
+                    geom.count
+                };
+                self.ctx
+                    .dispatch(encoder, &pipeline, &geom, &bindings, groups);
+            }
+        }
         Ok(())
     }
 
@@ -147,13 +165,13 @@ impl QuantizeRun<'_> {
                 count,
                 slot,
             );
-            let bindings = [
-                (&self.x.buffer, xw),
-                (&partials, all),
-                (&self.out.zeros, zeros),
-                (&self.out.global, global),
-                (self.status, status),
-            ];
+            let bindings = ReduceBindings {
+                src: (&self.x.buffer, xw),
+                out: (&partials, all),
+                zeros: (&self.out.zeros, zeros),
+                global_scale: (&self.out.global, global),
+                status: (self.status, status),
+            };
             self.ctx
                 .dispatch(encoder, &pass1, &geom, &bindings, count as u32);
             offset += count;
@@ -169,13 +187,13 @@ impl QuantizeRun<'_> {
             Some(r) => (r, self.whole(r)),
             None => (&self.out.scales, sw),
         };
-        let bindings = [
-            (&partials, all),
-            (target, tw),
-            (&self.out.zeros, zw),
-            (&self.out.global, global),
-            (self.status, status),
-        ];
+        let bindings = ReduceBindings {
+            src: (&partials, all),
+            out: (target, tw),
+            zeros: (&self.out.zeros, zw),
+            global_scale: (&self.out.global, global),
+            status: (self.status, status),
+        };
         self.ctx.dispatch(encoder, &pass2, &geom, &bindings, 1);
         Ok(())
     }
@@ -216,13 +234,13 @@ impl QuantizeRun<'_> {
             status_slot: slot as u32,
             ..geom
         };
-        let bindings = [
-            (&self.x.buffer, xw),
-            (&self.out.scales, sw),
-            (&self.out.zeros, zw),
-            (&self.out.codes, cw),
-            (self.status, self.whole(self.status)),
-        ];
+        let bindings = QuantizeBlocksBindings {
+            src: (&self.x.buffer, xw),
+            out: (&self.out.scales, sw),
+            zeros: (&self.out.zeros, zw),
+            codes: (&self.out.codes, cw),
+            status: (self.status, self.whole(self.status)),
+        };
         self.ctx
             .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
         Ok(())
@@ -247,14 +265,14 @@ impl QuantizeRun<'_> {
             count: (w1 - w0) as u32,
             ..geom
         };
-        let bindings = [
-            (&self.x.buffer, xw),
-            (&self.out.scales, sw),
-            (&self.out.zeros, zw),
-            (&self.out.global, self.whole(&self.out.global)),
-            (&self.out.codes, cw),
-            (clipped, self.whole(clipped)),
-        ];
+        let bindings = QuantizeBindings {
+            src: (&self.x.buffer, xw),
+            scales: (&self.out.scales, sw),
+            zeros: (&self.out.zeros, zw),
+            global_scale: (&self.out.global, self.whole(&self.out.global)),
+            codes: (&self.out.codes, cw),
+            clipped: (clipped, self.whole(clipped)),
+        };
         self.ctx
             .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
         Ok(())

@@ -4,6 +4,7 @@
 
 use crate::calibration::{Calibration, HISTOGRAM_BINS};
 use crate::error::Result;
+use crate::gpu::bindings::HistogramBindings;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
@@ -112,7 +113,10 @@ impl GpuContext {
                 &mut encoder,
                 &pipeline,
                 &geom,
-                &[(&x.buffer, xw), (&bins, bw)],
+                &HistogramBindings {
+                    src: (&x.buffer, xw),
+                    bins: (&bins, bw),
+                },
                 count as u32,
             );
         }

@@ -1,0 +1,248 @@
+//! The interface between the host and each kernel entry point: its uniform structs, mirrored
+//! field by field from the WGSL, and one bindings struct per entry point naming every buffer it
+//! binds, by the WGSL variable's name, number and access. `tests/shaders_naga.rs` checks both
+//! against the shaders, so a binding or field that moves on one side only fails a test.
+
+use std::mem::{offset_of, size_of};
+
+use crate::gpu::buffers::Window;
+
+/// How a kernel uses one binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+/// One binding of an entry point's bind group (group 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub binding: u32,
+    /// The WGSL variable's name.
+    pub name: &'static str,
+    pub access: Access,
+}
+
+/// Binding 0 of every kernel: its uniform, named `g` in the WGSL.
+pub const UNIFORM_SLOT: Slot = Slot {
+    binding: 0,
+    name: "g",
+    access: Access::Uniform,
+};
+
+/// One bound buffer: the buffer and the window of it that the kernel sees.
+pub(crate) type Bound<'a> = (&'a wgpu::Buffer, Window);
+
+/// The buffers of one entry point's bind group after binding 0.
+pub(crate) trait KernelBindings<'a> {
+    /// Bindings 1 and up, in the order of [`KernelBindings::buffers`].
+    const SLOTS: &'static [Slot];
+    fn buffers(&self) -> Vec<Bound<'a>>;
+}
+
+macro_rules! kernel_bindings {
+    ($($(#[$doc:meta])* $name:ident { $($binding:literal $field:ident: $access:ident),* $(,)? })*) => {
+        $(
+            $(#[$doc])*
+            pub(crate) struct $name<'a> {
+                $(pub $field: Bound<'a>,)*
+            }
+
+            impl<'a> KernelBindings<'a> for $name<'a> {
+                const SLOTS: &'static [Slot] = &[$(Slot {
+                    binding: $binding,
+                    name: stringify!($field),
+                    access: Access::$access,
+                }),*];
+
+                fn buffers(&self) -> Vec<Bound<'a>> {
+                    vec![$(self.$field),*]
+                }
+            }
+        )*
+    };
+}
+
+kernel_bindings! {
+    /// `reduce.wgsl`: input, then scales (or (min, max) pairs), zero points, NVFP4's global
+    /// scale and the status words.
+    ReduceBindings {
+        1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 4 global_scale: ReadWrite,
+        5 status: ReadWrite,
+    }
+    /// `calibrate.wgsl`: as `reduce.wgsl`, less the global scale (NVFP4 is not calibrated).
+    CalibrateBindings { 1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 5 status: ReadWrite }
+    /// `quantize.wgsl`.
+    QuantizeBindings {
+        1 src: Read, 2 scales: Read, 3 zeros: Read, 4 global_scale: Read, 5 codes: ReadWrite,
+        6 clipped: ReadWrite,
+    }
+    /// `quantize_blocks.wgsl`.
+    QuantizeBlocksBindings {
+        1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 4 codes: ReadWrite,
+        5 status: ReadWrite,
+    }
+    /// `dequantize.wgsl`: the codes in `src`, their scales, and the f32 output.
+    DequantizeBindings {
+        1 src: Read, 2 w_scales: Read, 3 w_zeros: Read, 4 w_global: Read, 5 y: ReadWrite,
+    }
+    /// `fake_quantize.wgsl`.
+    FakeQuantizeBindings {
+        1 src: Read, 2 scales: Read, 3 zeros: Read, 4 global_scale: Read, 5 y: ReadWrite,
+        6 mask: ReadWrite,
+    }
+    /// `histogram.wgsl`.
+    HistogramBindings { 1 src: Read, 2 bins: ReadWrite }
+    /// `gguf.wgsl`, entry point `quantize`: the blocks go to `out` as words.
+    GgufQuantizeBindings {
+        1 src: Read, 2 status: ReadWrite, 3 out: ReadWrite, 4 log2_round_up: Read,
+    }
+    /// `gguf.wgsl`, entry point `dequantize`: the blocks in `src`, f32 bits to `out`.
+    GgufDequantizeBindings { 1 src: Read, 3 out: ReadWrite }
+    /// `matmul.wgsl` and `gemv.wgsl` with a coded weight (`weights.wgsl`).
+    MatmulBindings {
+        1 src: Read, 2 w_scales: Read, 3 w_zeros: Read, 4 w_global: Read, 5 xs: Read,
+        6 ys: ReadWrite, 7 d: Uniform,
+    }
+    /// `matmul.wgsl` and `gemv.wgsl` with a weight held in `src` alone: f32 values
+    /// (`weights_f32.wgsl`) or GGUF blocks (`weights_gguf.wgsl`).
+    MatmulSrcBindings { 1 src: Read, 5 xs: Read, 6 ys: ReadWrite, 7 d: Uniform }
+    /// `int_matmul.wgsl`: a Symmetric integer W, so no zero points or global scale.
+    IntMatmulBindings {
+        1 src: Read, 2 w_scales: Read, 5 x_codes: Read, 6 x_scales: Read, 7 ys: ReadWrite,
+        8 d: Uniform,
+    }
+    /// `copy.wgsl`, the benchmarks' roofline.
+    CopyBindings { 1 copy_src: Read, 2 copy_dst: ReadWrite }
+}
+
+/// Mirror of `struct Geom` in `shaders/common.wgsl`: one dispatch over one chunk of a tensor.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Geom {
+    pub rows: u32,
+    pub cols: u32,
+    pub mat_rows: u32,
+    pub block_rows: u32,
+    pub block_cols: u32,
+    pub grid_rows: u32,
+    pub grid_cols: u32,
+    pub row_base: u32,
+    pub x_offset: u32,
+    pub code_offset: u32,
+    pub scale_base: u32,
+    pub scale_offset: u32,
+    pub count: u32,
+    pub status_slot: u32,
+    /// A kernel's own parameter (`aux` in WGSL).
+    pub aux: u32,
+    pub _pad: u32,
+}
+
+/// Mirror of `struct Dims` in `shaders/linear.wgsl` (matmul and GEMV).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Dims {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub x_offset: u32,
+    pub y_offset: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// Mirror of `struct IntDims` in `shaders/int_matmul.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct IntDims {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub x_words: u32,
+    pub w_words: u32,
+    pub block: u32,
+    pub x_block: u32,
+    pub y_offset: u32,
+}
+
+/// Mirror of `struct CopyDims` in `shaders/copy.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct CopyDims {
+    pub count: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// A uniform struct as the host lays it out: its WGSL name, each field's name and byte offset,
+/// and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniformLayout {
+    pub name: &'static str,
+    pub fields: Vec<(&'static str, usize)>,
+    pub size: usize,
+}
+
+macro_rules! uniform_layout {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        UniformLayout {
+            name: stringify!($ty),
+            fields: vec![$((stringify!($field), offset_of!($ty, $field))),*],
+            size: size_of::<$ty>(),
+        }
+    };
+}
+
+/// Every uniform struct the host writes, for the test that compares them with the shaders.
+pub fn uniform_layouts() -> Vec<UniformLayout> {
+    vec![
+        uniform_layout!(Geom {
+            rows,
+            cols,
+            mat_rows,
+            block_rows,
+            block_cols,
+            grid_rows,
+            grid_cols,
+            row_base,
+            x_offset,
+            code_offset,
+            scale_base,
+            scale_offset,
+            count,
+            status_slot,
+            aux,
+            _pad,
+        }),
+        uniform_layout!(Dims {
+            m,
+            n,
+            k,
+            x_offset,
+            y_offset,
+            _pad0,
+            _pad1,
+            _pad2,
+        }),
+        uniform_layout!(IntDims {
+            m,
+            n,
+            k,
+            x_words,
+            w_words,
+            block,
+            x_block,
+            y_offset,
+        }),
+        uniform_layout!(CopyDims {
+            count,
+            _pad0,
+            _pad1,
+            _pad2,
+        }),
+    ]
+}
