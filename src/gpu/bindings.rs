@@ -5,7 +5,7 @@
 
 use std::mem::{offset_of, size_of};
 
-use crate::gpu::buffers::Window;
+use crate::gpu::window::Window;
 
 /// How a kernel uses one binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

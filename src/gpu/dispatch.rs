@@ -6,10 +6,10 @@ use wgpu::util::DeviceExt;
 use crate::error::{Error, Result};
 pub(crate) use crate::gpu::bindings::Geom;
 use crate::gpu::bindings::{KernelBindings, UNIFORM_SLOT};
-use crate::gpu::buffers::Window;
 use crate::gpu::context::GpuContext;
 use crate::gpu::pipelines::Pipeline;
 use crate::gpu::shaders::WORKGROUP;
+use crate::gpu::window::Window;
 use crate::layout::Layout;
 use crate::scheme::{QuantLevel, QuantStore};
 

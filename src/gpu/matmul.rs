@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::bindings::{Dims, IntDims, IntMatmulBindings, MatmulBindings, MatmulSrcBindings};
-use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
+use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
@@ -13,6 +13,7 @@ use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
     INT_TILE, MATMUL_TILE,
 };
+use crate::gpu::window::Window;
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme, QuantStore};

@@ -12,3 +12,4 @@ mod pipelines;
 mod profiler;
 mod quantize;
 pub mod shaders;
+pub(crate) mod window;

@@ -6,13 +6,14 @@ use crate::error::{Error, Result};
 use crate::gpu::bindings::{
     CalibrateBindings, QuantizeBindings, QuantizeBlocksBindings, ReduceBindings,
 };
-use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor, Window};
+use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{Chunk, Geom};
 use crate::gpu::shaders::{
     calibrate_constants, quantize_blocks_constants, quantize_constants, reduce_constants, DType,
     Kernel, ReduceOut, PER_THREAD_MAX, WORKGROUP,
 };
+use crate::gpu::window::Window;
 use crate::layout::Layout;
 use crate::scheme::{QuantMode, QuantScheme};
 
