@@ -25,6 +25,9 @@ fn main() -> Result<(), wgquant::Error> {
     );
 
     let restored = ctx.dequantize(&q)?;
-    println!("SQNR {:.2} dB", synth::sqnr_db(&weights, &restored));
+    println!(
+        "SQNR {:.2} dB",
+        wgquant::metrics::sqnr_db(&weights, &restored)
+    );
     Ok(())
 }

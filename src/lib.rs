@@ -12,6 +12,7 @@
 //! ```
 
 pub mod agreement;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod calibration;
 #[cfg(feature = "cli")]
@@ -23,9 +24,11 @@ pub mod gguf;
 pub mod gpu;
 pub mod io;
 pub mod layout;
+pub mod metrics;
 pub mod quantized;
 pub mod reference;
 pub mod scheme;
+#[cfg(feature = "bench")]
 pub mod synth;
 
 /// The README, whose `rust` blocks run as doc tests.

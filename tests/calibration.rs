@@ -98,7 +98,7 @@ fn mse_beats_minmax() {
             let q = ctx()
                 .quantize_calibrated(&data, &[1024, 1024], &scheme, c)
                 .unwrap();
-            synth::sqnr_db(&data, &ctx().dequantize(&q).unwrap())
+            wgquant::metrics::sqnr_db(&data, &ctx().dequantize(&q).unwrap())
         };
         let (minmax, mse) = (db(Calibration::MinMax), db(Calibration::Mse));
         eprintln!(

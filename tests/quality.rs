@@ -24,7 +24,7 @@ fn sqnr_matches_spec_section_9() {
     ] {
         let scheme: QuantScheme = text.parse().unwrap();
         let q = ctx().quantize(&data, &shape, &scheme).unwrap();
-        let got = synth::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
+        let got = wgquant::metrics::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
         eprintln!("{text}: SQNR {got:.2} dB (NUMERICS {want})");
         assert!(
             (got - want).abs() <= 0.3,
@@ -44,7 +44,7 @@ fn per_tensor_sqnr_follows_the_uniform_noise_model_for_any_seed() {
         let power = data.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / data.len() as f64;
         let model = 10.0 * (12.0 * 127f64.powi(2) * power / amax.powi(2)).log10();
         let q = ctx().quantize(&data, &[512, 512], &scheme).unwrap();
-        let got = synth::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
+        let got = wgquant::metrics::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
         assert!(
             (got - model).abs() <= 0.3,
             "seed {seed}: {got:.2} dB vs model {model:.2}"
@@ -55,7 +55,7 @@ fn per_tensor_sqnr_follows_the_uniform_noise_model_for_any_seed() {
 fn sqnr_of(data: &[f32], text: &str) -> (f64, f64) {
     let scheme: QuantScheme = text.parse().unwrap();
     let q = ctx().quantize(data, &[1024, 1024], &scheme).unwrap();
-    let db = synth::sqnr_db(data, &ctx().dequantize(&q).unwrap());
+    let db = wgquant::metrics::sqnr_db(data, &ctx().dequantize(&q).unwrap());
     (q.stored_bytes() as f64 * 8.0 / data.len() as f64, db)
 }
 
@@ -111,7 +111,7 @@ fn formats_table_sqnr() {
     for ty in wgquant::GgufType::ALL {
         let name = ty.to_string();
         let t = ctx().quantize_gguf(&data, &[1024, 1024], ty).unwrap();
-        let d = synth::sqnr_db(&data, &ctx().dequantize_gguf(&t).unwrap());
+        let d = wgquant::metrics::sqnr_db(&data, &ctx().dequantize_gguf(&t).unwrap());
         let bits = t.data.len() as f64 * 8.0 / data.len() as f64;
         eprintln!("| `{name}` (GGUF) | {bits:.2} | {d:.2} | | | |");
         db.insert(name.to_string(), d);

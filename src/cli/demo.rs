@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::format::GgufType;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
+use crate::metrics::sqnr_db;
 use crate::reference;
 use crate::scheme::{representative_schemes, Format, QuantScheme};
-use crate::synth::{sqnr_db, Rng};
+use crate::synth::Rng;
 
 /// One synthetic weight matrix.
 struct Weight {

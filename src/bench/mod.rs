@@ -3,21 +3,23 @@
 //! the device roofline (a vec4 copy) that every figure is divided by. GPU work is timed with
 //! timestamps around its compute passes where the adapter has TIMESTAMP_QUERY (wall clock
 //! otherwise); end-to-end and CPU figures by wall clock. A warm-up, then the median (and
-//! min/max) of `reps` runs over two rotating inputs.
+//! min/max) of `reps` runs over two rotating inputs (`timing`); `render` draws the table and
+//! the chart.
 
-use std::time::Instant;
+mod render;
+mod timing;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::gpu::bindings::{CopyBindings, CopyDims};
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::matmul::MatmulPath;
-use crate::gpu::shaders::Kernel;
 use crate::layout::Layout;
 use crate::scheme::QuantScheme;
 use crate::{reference, synth};
+pub use render::{svg_chart, table};
+use timing::{time, time_wall, Timing};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -116,81 +118,6 @@ pub struct BenchReport {
     /// Copy bandwidth (read + write) in bytes per second.
     pub roofline_bytes_per_s: f64,
     pub records: Vec<Record>,
-}
-
-/// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up, and which clock:
-/// GPU timestamps around the work's compute passes where the adapter has them, else wall clock.
-fn time(ctx: &GpuContext, reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Timing> {
-    f(0)?;
-    let (mut gpu, mut wall) = (Vec::new(), Vec::new());
-    for i in 0..reps.max(1) {
-        let s = Instant::now();
-        let ((), t) = ctx.gpu_time(|| f(i))?;
-        wall.push(s.elapsed().as_secs_f64());
-        gpu.extend(t);
-    }
-    let (t, clock) = if gpu.len() == wall.len() && gpu.iter().all(|&t| t > 0.0) {
-        (gpu, "timestamp")
-    } else {
-        (wall, "wall")
-    };
-    Ok(Timing::of(t, clock))
-}
-
-/// Wall-clock timing for host-side work (end-to-end runs and the CPU reference).
-fn time_wall(reps: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Timing> {
-    f(0)?;
-    let mut t = Vec::new();
-    for i in 0..reps.max(1) {
-        let s = Instant::now();
-        f(i)?;
-        t.push(s.elapsed().as_secs_f64());
-    }
-    Ok(Timing::of(t, "wall"))
-}
-
-/// Median, min and max seconds, and the clock that measured them.
-#[derive(Debug, Clone, Copy)]
-struct Timing {
-    median: f64,
-    min: f64,
-    max: f64,
-    clock: &'static str,
-}
-
-impl Timing {
-    fn of(mut t: Vec<f64>, clock: &'static str) -> Self {
-        t.sort_by(f64::total_cmp);
-        Timing {
-            median: t[t.len() / 2],
-            min: t[0],
-            max: t[t.len() - 1],
-            clock,
-        }
-    }
-}
-
-impl GpuContext {
-    /// Copies `vec4s` 16-byte words from `a` to `b` with the roofline kernel and waits.
-    fn copy_vec4(&self, a: &wgpu::Buffer, b: &wgpu::Buffer, vec4s: usize) -> Result<()> {
-        let pipeline = self
-            .pipelines
-            .get(&self.device, Kernel::Copy, &Vec::new())?;
-        let scope = self.scope();
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        let dims = CopyDims {
-            count: vec4s as u32,
-            ..Default::default()
-        };
-        let bindings = CopyBindings {
-            copy_src: (a, self.window(a, 0, vec4s * 4, 4)),
-            copy_dst: (b, self.window(b, 0, vec4s * 4, 4)),
-        };
-        self.dispatch_threads(&mut encoder, &pipeline, &dims, &bindings, vec4s as u32);
-        self.queue.submit([encoder.finish()]);
-        self.wait()?;
-        scope.finish("copy")
-    }
 }
 
 /// Runs the suite, calling `progress` with each record as it is measured.
@@ -356,97 +283,4 @@ pub fn run(
         roofline_bytes_per_s: roofline,
         records,
     })
-}
-
-/// The report as one table.
-pub fn table(r: &BenchReport) -> String {
-    let mut s = format!(
-        "adapter: {} ({}, {}); roofline (vec4 copy, read + write): {:.2} GB/s\n",
-        r.adapter,
-        r.backend,
-        r.driver,
-        r.roofline_bytes_per_s * 1e-9
-    );
-    s += &format!(
-        "{:<13} {:<24} {:<22} {:>18} {:>10} {:>10} {:>9} {:>9} {}\n",
-        "kernel", "scheme", "path", "shape", "median ms", "spread ms", "GB/s", "roofline", "clock"
-    );
-    for x in &r.records {
-        let gb = match x.gflop_per_s {
-            Some(g) => format!("{:.2}/{:.1}GF", x.gb_per_s, g),
-            None => format!("{:.2}", x.gb_per_s),
-        };
-        s += &format!(
-            "{:<13} {:<24} {:<22} {:>18} {:>10.2} {:>10.2} {:>9} {:>8.1}% {}\n",
-            x.kernel,
-            x.scheme,
-            x.path,
-            format!("{:?}", x.shape).replace(' ', ""),
-            x.median_s * 1e3,
-            (x.max_s - x.min_s) * 1e3,
-            gb,
-            x.roofline_fraction * 100.0,
-            x.clock
-        );
-    }
-    s
-}
-
-/// A horizontal bar chart (SVG) of each device-resident kernel's fraction of the roofline.
-pub fn svg_chart(r: &BenchReport) -> String {
-    let rows: Vec<&Record> = r
-        .records
-        .iter()
-        .filter(|x| x.path != "e2e" && x.kernel != "cpu quantize" && x.kernel != "copy")
-        .collect();
-    let (bar_h, left, width) = (16.0, 380.0, 420.0);
-    let height = 60.0 + rows.len() as f64 * (bar_h + 4.0);
-    let max = rows
-        .iter()
-        .map(|x| x.roofline_fraction)
-        .fold(0.05, f64::max)
-        .clamp(0.05, 1.0);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"monospace\" font-size=\"11\">\n",
-        left + width + 70.0
-    );
-    s += &format!(
-        "<text x=\"10\" y=\"20\" font-size=\"13\">Fraction of the device roofline ({:.2} GB/s vec4 copy) on {} ({})</text>\n",
-        r.roofline_bytes_per_s * 1e-9,
-        xml(&r.adapter),
-        r.backend
-    );
-    for (i, x) in rows.iter().enumerate() {
-        let y = 40.0 + i as f64 * (bar_h + 4.0);
-        let w = width * (x.roofline_fraction / max).min(1.0);
-        let label =
-            format!("{} {} {} {:?}", x.kernel, x.scheme, x.path, x.shape).replace(' ', "\u{a0}");
-        s += &format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
-            left - 6.0,
-            y + 12.0,
-            xml(&label)
-        );
-        let color = match x.kernel.as_str() {
-            "quantize" => "#4878a8",
-            "dequantize" => "#58a058",
-            _ => "#c07040",
-        };
-        s += &format!(
-            "<rect x=\"{left}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar_h}\" fill=\"{color}\"/>\n"
-        );
-        s += &format!(
-            "<text x=\"{:.1}\" y=\"{}\">{:.1}%</text>\n",
-            left + w + 4.0,
-            y + 12.0,
-            x.roofline_fraction * 100.0
-        );
-    }
-    s + "</svg>\n"
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -1,0 +1,117 @@
+//! Every specialization the host can request, for the naga test that validates each.
+
+use super::{
+    calibrate_constants, dequantize_constants, fake_quantize_constants, gguf_constants,
+    histogram_constants, quantize_blocks_applies, quantize_blocks_constants, quantize_constants,
+    reduce_constants, Constants, DType, ElementKind, Kernel, KernelEnum, ReduceOut, WeightKind,
+};
+use crate::calibration::Calibration;
+use crate::format::GgufType;
+use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, QuantValue};
+
+/// Every (kernel, constants) pair the host can request for the implemented schemes, so that a
+/// test can validate each with naga.
+pub fn all_specializations() -> Vec<(Kernel, Constants)> {
+    let mut out = Vec::new();
+    let modes = [
+        QuantMode::Symmetric,
+        QuantMode::Affine,
+        QuantMode::Lookup(crate::scheme::Codebook::Nf4),
+    ];
+    for value in QuantValue::ALL {
+        for mode in modes {
+            for store in [QuantStore::U32, QuantStore::Native] {
+                for param in QuantParam::ALL {
+                    let s = QuantScheme {
+                        mode,
+                        level: QuantLevel::block([16]),
+                        value,
+                        store,
+                        param,
+                    };
+                    if s.validate().is_err() {
+                        continue;
+                    }
+                    for input in [DType::F32, DType::F16, DType::BF16] {
+                        for count in [false, true] {
+                            out.push((Kernel::Quantize, quantize_constants(&s, input, count)));
+                        }
+                        if quantize_blocks_applies(&s) {
+                            out.push((
+                                Kernel::QuantizeBlocks,
+                                quantize_blocks_constants(&s, input),
+                            ));
+                        }
+                        out.push((Kernel::FakeQuantize, fake_quantize_constants(&s, input)));
+                        out.push((Kernel::Histogram, histogram_constants(input)));
+                        for c in [Calibration::Percentile(99.9), Calibration::Mse] {
+                            if c.check(&s).is_ok() {
+                                out.push((Kernel::Calibrate, calibrate_constants(&s, input, c)));
+                            }
+                        }
+                        for (o, per_thread) in [
+                            (ReduceOut::Range, false),
+                            (ReduceOut::Global, false),
+                            (ReduceOut::Scale, false),
+                            (ReduceOut::Scale, true),
+                        ] {
+                            out.push((Kernel::Reduce, reduce_constants(&s, input, o, per_thread)));
+                        }
+                    }
+                    out.push((Kernel::Dequantize, dequantize_constants(&s)));
+                }
+            }
+        }
+    }
+    for ty in GgufType::ALL {
+        for input in [DType::F32, DType::F16, DType::BF16] {
+            out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
+        }
+        out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
+    }
+    // Matmul paths: per weight kind, the constants of each weight it takes, with each x dtype.
+    let coded: Vec<Constants> = out
+        .iter()
+        .filter(|(k, _)| *k == Kernel::Dequantize)
+        .map(|(_, c)| c.clone())
+        .collect();
+    let gguf: Vec<Constants> = GgufType::ALL
+        .iter()
+        .map(|&ty| gguf_constants(ty, DType::F32))
+        .collect();
+    for kernel in Kernel::ALL {
+        let weight = match kernel {
+            Kernel::Matmul { weight } | Kernel::Gemv { weight, .. } => weight,
+            _ => continue,
+        };
+        let weights = match weight {
+            WeightKind::F32 => vec![Vec::new()],
+            WeightKind::Coded => coded.clone(),
+            WeightKind::Gguf => gguf.clone(),
+        };
+        for c in weights {
+            for x in [DType::F32, DType::F16, DType::BF16] {
+                let mut with_x = c.clone();
+                with_x.push(("X_DTYPE", x.code()));
+                out.push((kernel, with_x));
+            }
+        }
+    }
+    for c in coded {
+        let int_weight = c
+            .iter()
+            .any(|(n, v)| *n == "KIND" && *v == ElementKind::Int.code())
+            && c.iter()
+                .any(|(n, v)| *n == "BITS" && (*v == 8.0 || *v == 4.0))
+            && c.iter().any(|(n, v)| *n == "NATIVE" && *v == 0.0);
+        if int_weight {
+            for builtin_dot in [false, true] {
+                out.push((Kernel::IntMatmul { builtin_dot }, c.clone()));
+            }
+        }
+    }
+    out.push((Kernel::Copy, Vec::new()));
+    out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    out.dedup();
+    out
+}

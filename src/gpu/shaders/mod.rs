@@ -1,0 +1,272 @@
+//! WGSL sources and their specializations. Each kernel file is compiled with the shared preludes
+//! `common.wgsl` and `codec.wgsl` in front of it (the one templating step); variants differ only
+//! in override constants, so no kernel is copied.
+//! `constants` holds the named values and workgroup sizes, `specialize` each kernel's override
+//! constants, `enumerate` every specialization for the tests.
+
+mod constants;
+mod enumerate;
+mod specialize;
+
+pub use constants::*;
+pub use enumerate::all_specializations;
+pub use specialize::*;
+
+use crate::gpu::bindings::{
+    CalibrateBindings, CopyBindings, DequantizeBindings, FakeQuantizeBindings,
+    GgufDequantizeBindings, GgufQuantizeBindings, HistogramBindings, IntMatmulBindings,
+    KernelBindings, MatmulBindings, MatmulSrcBindings, QuantizeBindings, QuantizeBlocksBindings,
+    ReduceBindings, Slot, UNIFORM_SLOT,
+};
+
+/// The kernel families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Per-block (min, max) and scale (`shaders/reduce.wgsl`).
+    Reduce,
+    /// Quantize and pack (`shaders/quantize.wgsl`).
+    Quantize,
+    /// Range, scale, quantize and pack in one pass, one invocation per 1-D block of whole words
+    /// (`shaders/quantize_blocks.wgsl`).
+    QuantizeBlocks,
+    /// Unpack and scale (`shaders/dequantize.wgsl`).
+    Dequantize,
+    /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
+    GgufQuantize,
+    /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
+    GgufDequantize,
+    /// Tiled `x . W^T`, W read by its weight prelude in the tile load (`shaders/matmul.wgsl`).
+    Matmul { weight: WeightKind },
+    /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
+    Gemv { subgroup: bool, weight: WeightKind },
+    /// int8 x int8 dot products (`shaders/int_matmul.wgsl`), with the dot4I8Packed builtin or a
+    /// manual fallback.
+    IntMatmul { builtin_dot: bool },
+    /// Percentile or Mse block scales (`shaders/calibrate.wgsl`).
+    Calibrate,
+    /// Histogram of |x| for tensor-level Percentile (`shaders/histogram.wgsl`).
+    Histogram,
+    /// dequantize(quantize(x)) and the straight-through mask (`shaders/fake_quantize.wgsl`).
+    FakeQuantize,
+    /// vec4 copy, the benchmarks' roofline (`shaders/copy.wgsl`).
+    Copy,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 21] = [
+        Kernel::Reduce,
+        Kernel::Quantize,
+        Kernel::QuantizeBlocks,
+        Kernel::Dequantize,
+        Kernel::GgufQuantize,
+        Kernel::GgufDequantize,
+        Kernel::Matmul {
+            weight: WeightKind::F32,
+        },
+        Kernel::Matmul {
+            weight: WeightKind::Coded,
+        },
+        Kernel::Matmul {
+            weight: WeightKind::Gguf,
+        },
+        Kernel::Gemv {
+            subgroup: false,
+            weight: WeightKind::F32,
+        },
+        Kernel::Gemv {
+            subgroup: false,
+            weight: WeightKind::Coded,
+        },
+        Kernel::Gemv {
+            subgroup: false,
+            weight: WeightKind::Gguf,
+        },
+        Kernel::Gemv {
+            subgroup: true,
+            weight: WeightKind::F32,
+        },
+        Kernel::Gemv {
+            subgroup: true,
+            weight: WeightKind::Coded,
+        },
+        Kernel::Gemv {
+            subgroup: true,
+            weight: WeightKind::Gguf,
+        },
+        Kernel::IntMatmul { builtin_dot: false },
+        Kernel::IntMatmul { builtin_dot: true },
+        Kernel::Calibrate,
+        Kernel::Histogram,
+        Kernel::FakeQuantize,
+        Kernel::Copy,
+    ];
+
+    /// Full WGSL source: preludes + kernel.
+    pub fn source(self) -> String {
+        let common = include_str!("../../../shaders/common.wgsl");
+        let codec = include_str!("../../../shaders/codec.wgsl");
+        let weights = include_str!("../../../shaders/weights.wgsl");
+        let linear = include_str!("../../../shaders/linear.wgsl");
+        let gguf_blocks = include_str!("../../../shaders/gguf_blocks.wgsl");
+        let weights_of = |weight: WeightKind| -> Vec<&str> {
+            match weight {
+                WeightKind::F32 => vec![include_str!("../../../shaders/weights_f32.wgsl")],
+                WeightKind::Coded => vec![codec, weights],
+                WeightKind::Gguf => {
+                    vec![
+                        gguf_blocks,
+                        include_str!("../../../shaders/weights_gguf.wgsl"),
+                    ]
+                }
+            }
+        };
+        let parts: Vec<&str> = match self {
+            Kernel::Reduce => vec![common, codec, include_str!("../../../shaders/reduce.wgsl")],
+            Kernel::Quantize => vec![
+                common,
+                codec,
+                include_str!("../../../shaders/quantize.wgsl"),
+            ],
+            Kernel::QuantizeBlocks => vec![
+                common,
+                codec,
+                include_str!("../../../shaders/quantize_blocks.wgsl"),
+            ],
+            Kernel::Dequantize => vec![
+                common,
+                codec,
+                weights,
+                include_str!("../../../shaders/dequantize.wgsl"),
+            ],
+            Kernel::GgufQuantize | Kernel::GgufDequantize => {
+                vec![
+                    common,
+                    gguf_blocks,
+                    include_str!("../../../shaders/gguf.wgsl"),
+                ]
+            }
+            Kernel::Matmul { weight } => [
+                vec![common],
+                weights_of(weight),
+                vec![linear, include_str!("../../../shaders/matmul.wgsl")],
+            ]
+            .concat(),
+            Kernel::Gemv { subgroup, weight } => {
+                let reduce = if subgroup {
+                    include_str!("../../../shaders/reduce_sum_subgroup.wgsl")
+                } else {
+                    include_str!("../../../shaders/reduce_sum_workgroup.wgsl")
+                };
+                [
+                    vec![common],
+                    weights_of(weight),
+                    vec![linear, reduce, include_str!("../../../shaders/gemv.wgsl")],
+                ]
+                .concat()
+            }
+            Kernel::Calibrate => vec![
+                common,
+                codec,
+                include_str!("../../../shaders/calibrate.wgsl"),
+            ],
+            Kernel::Histogram => vec![common, include_str!("../../../shaders/histogram.wgsl")],
+            Kernel::Copy => vec![include_str!("../../../shaders/copy.wgsl")],
+            Kernel::FakeQuantize => vec![
+                common,
+                codec,
+                include_str!("../../../shaders/fake_quantize.wgsl"),
+            ],
+            Kernel::IntMatmul { builtin_dot } => vec![
+                common,
+                codec,
+                weights,
+                if builtin_dot {
+                    include_str!("../../../shaders/dot4_builtin.wgsl")
+                } else {
+                    include_str!("../../../shaders/dot4_manual.wgsl")
+                },
+                include_str!("../../../shaders/int_matmul.wgsl"),
+            ],
+        };
+        let mut source = named_constants();
+        source.push_str(&parts.join("\n"));
+        source
+    }
+
+    /// The adapter features the kernel needs beyond core WebGPU.
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, Kernel::Gemv { subgroup: true, .. })
+    }
+
+    /// The entry point in [`Kernel::source`].
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Kernel::GgufQuantize => "quantize",
+            Kernel::GgufDequantize => "dequantize",
+            _ => "main",
+        }
+    }
+
+    /// Its bind group (group 0): binding 0 is the uniform `g`, then its entry point's
+    /// bindings struct in `gpu::bindings`.
+    pub fn slots(self) -> Vec<Slot> {
+        let rest = match self {
+            Kernel::Reduce => ReduceBindings::SLOTS,
+            Kernel::Calibrate => CalibrateBindings::SLOTS,
+            Kernel::Quantize => QuantizeBindings::SLOTS,
+            Kernel::QuantizeBlocks => QuantizeBlocksBindings::SLOTS,
+            Kernel::Dequantize => DequantizeBindings::SLOTS,
+            Kernel::FakeQuantize => FakeQuantizeBindings::SLOTS,
+            Kernel::Histogram => HistogramBindings::SLOTS,
+            Kernel::GgufQuantize => GgufQuantizeBindings::SLOTS,
+            Kernel::GgufDequantize => GgufDequantizeBindings::SLOTS,
+            Kernel::Matmul { weight } | Kernel::Gemv { weight, .. } => match weight {
+                WeightKind::Coded => MatmulBindings::SLOTS,
+                WeightKind::F32 | WeightKind::Gguf => MatmulSrcBindings::SLOTS,
+            },
+            Kernel::IntMatmul { .. } => IntMatmulBindings::SLOTS,
+            Kernel::Copy => CopyBindings::SLOTS,
+        };
+        std::iter::once(UNIFORM_SLOT)
+            .chain(rest.iter().copied())
+            .collect()
+    }
+
+    /// The WGSL struct of its uniform `g`.
+    pub fn uniform_struct(self) -> &'static str {
+        match self {
+            Kernel::Copy => "CopyDims",
+            _ => "Geom",
+        }
+    }
+}
+
+/// How the matmul kernels read W: each is its own prelude defining `w_value` and `w_group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightKind {
+    /// f32 values in `src` (`shaders/weights_f32.wgsl`): a plain weight, or the scratch of
+    /// dequantize-then-matmul.
+    F32,
+    /// Codes in `src` with their scales (`shaders/weights.wgsl`).
+    Coded,
+    /// GGUF blocks in `src` (`shaders/weights_gguf.wgsl`).
+    Gguf,
+}
+
+/// Element type of a tensor the kernels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F16,
+    BF16,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F16 | DType::BF16 => 2,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The override constants of each kernel for a scheme, a GGUF type or an input dtype.
+
+use super::{CalibrateMethod, DType, ElementKind, KernelEnum};
+use crate::calibration::Calibration;
+use crate::format::minifloat::E4M3;
+use crate::format::GgufType;
+use crate::scheme::{QuantLevel, QuantParam, QuantScheme, QuantStore};
+
+/// Override constants of one pipeline, as (name, value) pairs.
+pub type Constants = Vec<(&'static str, f64)>;
+
+/// What a reduction dispatch writes (`OUT` in `shaders/reduce.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOut {
+    /// (min, max) pairs: pass 1 of a whole-tensor reduction.
+    Range,
+    /// Stored scales (and zero points).
+    Scale,
+    /// NVFP4's global scale.
+    Global,
+}
+
+/// The constants describing the scheme's value, mode, param and store.
+fn scheme_constants(scheme: &QuantScheme) -> Constants {
+    let bits = scheme.value.bits();
+    let levels = ((1u32 << bits) - 1) as f64;
+    let fmt = scheme.value.minifloat().unwrap_or(E4M3);
+    let (a, b) = scheme.value.int_range().unwrap_or((0, 0));
+    let kind = ElementKind::of(scheme);
+    let (qmax, qmin, qmax_code) = match kind {
+        ElementKind::Minifloat => (fmt.max_finite() as f64, 0.0, 0.0),
+        ElementKind::Lookup => (1.0, 0.0, 15.0),
+        ElementKind::Affine => (levels, 0.0, levels),
+        ElementKind::Int => ((b - a) as f64 / 2.0, a as f64, b as f64),
+    };
+    vec![
+        ("BITS", bits as f64),
+        ("CPW", (32 / bits) as f64),
+        ("NATIVE", (scheme.store == QuantStore::Native) as u32 as f64),
+        ("KIND", kind.code()),
+        ("PARAM", scheme.param.code()),
+        ("QMAX", qmax),
+        ("QMIN", qmin),
+        ("QMAX_CODE", qmax_code),
+        ("MF_EBITS", fmt.exp_bits as f64),
+        ("MF_MBITS", fmt.man_bits as f64),
+        ("MF_BIAS", fmt.bias as f64),
+        ("MF_MAX", fmt.max_code as f64),
+        ("EMAX", fmt.emax() as f64),
+    ]
+}
+
+/// Blocks of at most this many elements are reduced by one invocation each, larger ones by a
+/// whole workgroup.
+pub const PER_THREAD_MAX: usize = 256;
+
+/// Constants of the reduction. Only `Scale` depends on the scheme; the others just find ranges.
+pub fn reduce_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    out: ReduceOut,
+    per_thread: bool,
+) -> Constants {
+    let mut c = match out {
+        ReduceOut::Scale => scheme_constants(scheme),
+        ReduceOut::Range | ReduceOut::Global => Vec::new(),
+    };
+    c.extend([
+        ("INPUT", input.code()),
+        ("OUT", out.code()),
+        ("PER_THREAD", per_thread as u32 as f64),
+    ]);
+    c
+}
+
+/// Constants of the quantize kernel; `count_clipped` counts elements outside the range.
+pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: bool) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.extend([
+        ("INPUT", input.code()),
+        ("COUNT_CLIPPED", count_clipped as u32 as f64),
+    ]);
+    c
+}
+
+/// Constants of the one-pass `QuantizeBlocks` kernel.
+pub fn quantize_blocks_constants(scheme: &QuantScheme, input: DType) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.push(("INPUT", input.code()));
+    c
+}
+
+/// Whether the one-pass `QuantizeBlocks` kernel handles `scheme` with MinMax: 1-D blocks of
+/// whole code words in the U32 store, one scale per block (not NVFP4).
+pub fn quantize_blocks_applies(scheme: &QuantScheme) -> bool {
+    let QuantLevel::Block(b) = scheme.level else {
+        return false;
+    };
+    let (rows, cols) = b.rows_cols();
+    rows == 1
+        && cols % scheme.codes_per_word() == 0
+        && scheme.store == QuantStore::U32
+        && scheme.param != QuantParam::E4M3
+}
+
+/// Constants of the calibrate kernel for `calibration` (Percentile or Mse).
+pub fn calibrate_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    calibration: Calibration,
+) -> Constants {
+    let mut c = scheme_constants(scheme);
+    let (method, pct) = match calibration {
+        Calibration::Percentile(p) => (
+            CalibrateMethod::Percentile,
+            Calibration::percentile_millionths(p) as f64,
+        ),
+        _ => (CalibrateMethod::Mse, 0.0),
+    };
+    c.extend([
+        ("INPUT", input.code()),
+        ("METHOD", method.code()),
+        ("PCT_MILLIONTHS", pct),
+    ]);
+    c
+}
+
+/// Constants of the histogram kernel.
+pub fn histogram_constants(input: DType) -> Constants {
+    vec![("INPUT", input.code())]
+}
+
+/// Constants of the fake quantization kernel.
+pub fn fake_quantize_constants(scheme: &QuantScheme, input: DType) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.push(("INPUT", input.code()));
+    c
+}
+
+/// Constants of the dequantize kernel.
+pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
+    scheme_constants(scheme)
+}
+
+/// Constants of the matmul, GEMV and integer kernels for a coded W of `scheme`.
+pub fn weight_constants(scheme: &QuantScheme) -> Constants {
+    scheme_constants(scheme)
+}
+
+/// Constants of both GGUF kernels for `ty` reading `input`.
+pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
+    vec![
+        ("GGUF_TYPE", ty.code()),
+        ("BLOCK_BYTES", ty.block_bytes() as f64),
+        ("GROUP", ty.blocks_per_group() as f64),
+        ("INPUT", input.code()),
+    ]
+}
