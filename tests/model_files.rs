@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use half::{bf16, f16};
-use wgquant::convert::{convert, restore, ConvertOptions, OutputFormat, Target};
+use wgquant::convert::{convert, restore, ConvertOptions, OutputFormat, Report, Target};
 use wgquant::io::model::ModelTensor;
 use wgquant::io::safetensors::{Dtype, OutEntry, SafetensorsWriter};
 use wgquant::{reference, synth, Error, QuantizedModel};
@@ -85,6 +85,11 @@ fn opts(text: &str) -> ConvertOptions {
     )
 }
 
+/// Converts without progress output.
+fn run(input: &Path, out: &Path, o: &ConvertOptions) -> wgquant::Result<Report> {
+    convert(common::ctx(), input, out, o, &mut |_| {})
+}
+
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -107,7 +112,7 @@ fn wgquant_round_trip() {
     ] {
         let mut o = opts(text);
         o.force = true;
-        let report = convert(common::ctx(), &input, &out, &o, &mut |_| {}).unwrap();
+        let report = run(&input, &out, &o).unwrap();
         let quantized: Vec<&str> = report
             .tensors
             .iter()
@@ -193,7 +198,7 @@ fn include_exclude_and_rules() {
         glob::Pattern::new("*.weight").unwrap(),
         glob::Pattern::new("position_ids").unwrap(),
     ];
-    let r = convert(common::ctx(), &input, &out, &o, &mut |_| {}).unwrap();
+    let r = run(&input, &out, &o).unwrap();
     let scheme_of = |n: &str| {
         r.tensors
             .iter()
@@ -240,27 +245,13 @@ fn sharded_input_and_missing_shard() {
     let index = r#"{"metadata": {}, "weight_map": {"a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors"}}"#;
     std::fs::write(dir.join("model.safetensors.index.json"), index).unwrap();
     let out = common::temp_dir("sharded-out").join("q.safetensors");
-    let r = convert(
-        common::ctx(),
-        &dir,
-        &out,
-        &opts("q8s:block32:f16"),
-        &mut |_| {},
-    )
-    .unwrap();
+    let r = run(&dir, &out, &opts("q8s:block32:f16")).unwrap();
     assert_eq!(r.tensors.len(), 2);
     let model = QuantizedModel::load(&out).unwrap();
     assert_eq!(model.tensors.len(), 2);
     std::fs::remove_file(dir.join("model-00002-of-00002.safetensors")).unwrap();
     let out2 = out.with_file_name("q2.safetensors");
-    let err = convert(
-        common::ctx(),
-        &dir,
-        &out2,
-        &opts("q8s:block32:f16"),
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = run(&dir, &out2, &opts("q8s:block32:f16")).unwrap_err();
     assert!(
         err.to_string()
             .contains("model-00002-of-00002.safetensors is listed but missing"),
@@ -331,14 +322,7 @@ fn malformed_inputs_are_named_and_nothing_is_written() {
         let input = dir.join(format!("{name}.safetensors"));
         std::fs::write(&input, &bytes).unwrap();
         let out = dir.join(format!("{name}.out.safetensors"));
-        let err = convert(
-            common::ctx(),
-            &input,
-            &out,
-            &opts("q4s:block32:f16"),
-            &mut |_| {},
-        )
-        .unwrap_err();
+        let err = run(&input, &out, &opts("q4s:block32:f16")).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Format { .. }), "{name}: {msg}");
         assert!(
@@ -364,32 +348,23 @@ fn output_safety() {
     let (input, _, _) = small_model(&dir);
     let before = std::fs::read(&input).unwrap();
     // A directory that does not exist.
-    let err = convert(
-        common::ctx(),
+    let err = run(
         &input,
         &dir.join("nope/q.safetensors"),
         &opts("q4s:block32:f16"),
-        &mut |_| {},
     )
     .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     // An existing output is not replaced without force.
     let out = dir.join("exists.safetensors");
     std::fs::write(&out, b"keep me").unwrap();
-    let err = convert(
-        common::ctx(),
-        &input,
-        &out,
-        &opts("q4s:block32:f16"),
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = run(&input, &out, &opts("q4s:block32:f16")).unwrap_err();
     assert!(err.to_string().contains("--force"), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     // The input itself is refused as output.
     let mut o = opts("q4s:block32:f16");
     o.force = true;
-    let err = convert(common::ctx(), &input, &input, &o, &mut |_| {}).unwrap_err();
+    let err = run(&input, &input, &o).unwrap_err();
     assert!(err.to_string().contains("overwrite the input"), "{err}");
     assert_eq!(std::fs::read(&input).unwrap(), before);
     // GGUF output of a dtype GGUF cannot hold.
@@ -403,14 +378,7 @@ fn output_safety() {
         OutputFormat::Gguf,
         Target::parse("q8_0", OutputFormat::Gguf).unwrap(),
     );
-    let err = convert(
-        common::ctx(),
-        &u8_model,
-        &dir.join("u8.gguf"),
-        &g,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = run(&u8_model, &dir.join("u8.gguf"), &g).unwrap_err();
     assert!(
         err.to_string().contains("tensor `mask`") && err.to_string().contains("no GGUF equivalent"),
         "{err}"
@@ -496,7 +464,7 @@ fn gguf_output_reads_back_with_gguf_py() {
             OutputFormat::Gguf,
             Target::parse(ty, OutputFormat::Gguf).unwrap(),
         );
-        let r = convert(common::ctx(), &input, &out, &g, &mut |_| {}).unwrap();
+        let r = run(&input, &out, &g).unwrap();
         assert_eq!(r.tensors.len(), 6);
         let listing = wgquant::cli::describe(&out).unwrap();
         assert!(

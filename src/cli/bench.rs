@@ -8,45 +8,45 @@ use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
 use crate::io::safetensors::io_error;
 
-/// Options of a benchmark run.
-#[derive(Debug, Default, Clone)]
+/// Options of a benchmark run (`wgquant bench` and `cargo bench`).
+#[derive(Debug, Default, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Force the full suite (16/64 Mi elements, N = K = 4096); the default on real GPUs.
+    /// The full suite (16/64 Mi elements, N = K = 4096); the default on real GPUs.
+    #[arg(long)]
     pub full: bool,
-    /// Force the quick suite (4 Mi elements, N = K = 1024); the default on CPU adapters.
+    /// The quick suite (4 Mi elements, N = K = 1024); the default on CPU adapters such as
+    /// lavapipe.
+    #[arg(long)]
     pub quick: bool,
+    /// Timed runs per figure (default 10).
+    #[arg(long)]
     pub reps: Option<usize>,
+    /// Write every number as JSON.
+    #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write a chart of each kernel's fraction of the roofline (SVG).
+    #[arg(long)]
     pub svg: Option<PathBuf>,
 }
 
+/// `cargo bench` passes `--bench` to the harness, which takes it and ignores it.
+#[derive(clap::Parser)]
+#[command(name = "cargo bench --")]
+struct CargoBench {
+    #[command(flatten)]
+    args: BenchArgs,
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 impl BenchArgs {
-    /// Parses `--full`, `--quick`, `--reps N`, `--json FILE`, `--svg FILE` (for `cargo bench`).
+    /// Parses the options of [`BenchArgs`] (for `cargo bench`, which passes them after `--`).
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Self> {
-        let mut a = BenchArgs::default();
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .ok_or_else(|| Error::Usage(format!("{name} needs a value")))
-            };
-            match arg.as_str() {
-                "--full" => a.full = true,
-                "--quick" => a.quick = true,
-                "--reps" => {
-                    a.reps = Some(
-                        value("--reps")?
-                            .parse()
-                            .map_err(|_| Error::Usage("--reps takes a number".into()))?,
-                    )
-                }
-                "--json" => a.json = Some(value("--json")?.into()),
-                "--svg" => a.svg = Some(value("--svg")?.into()),
-                "--bench" => {}
-                other => return Err(Error::Usage(format!("unknown benchmark option `{other}`"))),
-            }
-        }
-        Ok(a)
+        use clap::Parser;
+        let argv = std::iter::once("cargo-bench".to_string()).chain(args);
+        CargoBench::try_parse_from(argv)
+            .map(|c| c.args)
+            .map_err(|e| Error::Usage(e.to_string()))
     }
 }
 

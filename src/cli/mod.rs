@@ -11,7 +11,7 @@ pub use bench::{bench, BenchArgs};
 pub use demo::demo;
 pub use info::info;
 pub use inspect::{describe, inspect};
-pub use quantize::{dequantize, quantize, QuantizeArgs};
+pub use quantize::{dequantize, quantize, FileFormat, QuantizeArgs};
 
 /// Writes to stdout; a closed pipe (`wgquant inspect f | head`) ends the output quietly instead
 /// of panicking as `print!` does.

@@ -13,17 +13,46 @@ use crate::convert::{
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
 
+/// The file format `wgquant quantize` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    /// safetensors with packed codes and scales (NUMERICS section 6)
+    Wgquant,
+    /// GGUF v3, readable by llama.cpp and gguf-py
+    Gguf,
+}
+
 /// Arguments of `wgquant quantize`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct QuantizeArgs {
+    /// Input .safetensors file, or a directory with shards and their index JSON.
     pub input: PathBuf,
+    /// Output file.
+    #[arg(short, long)]
     pub output: PathBuf,
+    /// Scheme for quantized tensors (default q4s:block32:f16; with --format gguf: a GGUF
+    /// type by its llama.cpp name, such as q8_0 or q4_0, or f16 or f32, default q8_0).
+    #[arg(long)]
     pub scheme: Option<String>,
-    pub gguf: bool,
+    #[arg(long, value_enum, default_value = "wgquant")]
+    pub format: FileFormat,
+    /// Quantize only tensors matching this glob (repeatable).
+    #[arg(long)]
     pub include: Vec<String>,
+    /// Pass tensors matching this glob through unchanged (repeatable).
+    #[arg(long)]
     pub exclude: Vec<String>,
+    /// PATTERN=SCHEME: a scheme for tensors matching a glob (repeatable; first match wins).
+    #[arg(long = "scheme-for")]
     pub scheme_for: Vec<String>,
+    /// Calibration: minmax, mse (per block) or percentile:P (e.g. percentile:99.9).
+    #[arg(long, default_value = "minmax")]
     pub calibration: String,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Replace the output if it exists.
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -33,12 +62,14 @@ fn pattern(text: &str) -> Result<glob::Pattern> {
 
 /// Turns the arguments into conversion options, checking all of them before any work.
 pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
-    let format = if args.gguf {
-        OutputFormat::Gguf
-    } else {
-        OutputFormat::Wgquant
+    let format = match args.format {
+        FileFormat::Gguf => OutputFormat::Gguf,
+        FileFormat::Wgquant => OutputFormat::Wgquant,
     };
-    let default = if args.gguf { "q8_0" } else { "q4s:block32:f16" };
+    let default = match format {
+        OutputFormat::Gguf => "q8_0",
+        OutputFormat::Wgquant => "q4s:block32:f16",
+    };
     let mut opts = ConvertOptions::new(
         format,
         Target::parse(args.scheme.as_deref().unwrap_or(default), format)?,

@@ -12,7 +12,7 @@ use crate::gpu::quantize::percentile_bin_edge;
 use crate::gpu::quantize::Scales;
 use crate::gpu::shaders::{fake_quantize_constants, DType, Kernel};
 use crate::layout::Layout;
-use crate::scheme::{QuantLevel, QuantMode, QuantScheme};
+use crate::scheme::{QuantLevel, QuantScheme};
 
 impl GpuContext {
     /// Fake quantization: `y = dequantize(quantize(x))` in one fused dispatch after the scales,
@@ -64,16 +64,10 @@ impl GpuContext {
             let scope = self.scope();
             let mut encoder = self.device.create_command_encoder(&Default::default());
             for chunk in plan_chunks(&layout, &scheme.level, self.chunk_bytes)? {
-                let (first, last) = chunk.blocks(&layout);
                 let count = chunk.elements(&layout);
                 let start = chunk.row_start * layout.cols;
                 let xw = self.window(&x.buffer, start, count, x.dtype.bytes());
-                let sw = self.window(&q.scales, first, last - first + 1, 4);
-                let zw = if scheme.mode == QuantMode::Affine {
-                    sw
-                } else {
-                    self.window(&q.zeros, 0, 1, 4)
-                };
+                let [scales, zeros, global_scale] = self.param_windows(&q, chunk.blocks(&layout));
                 let (yw, mw) = (
                     self.window(&y, start, count, 4),
                     self.window(&mask, start, count, 4),
@@ -81,16 +75,14 @@ impl GpuContext {
                 let geom = Geom {
                     x_offset: xw.elem_offset,
                     code_offset: yw.elem_offset,
-                    scale_base: first as u32,
-                    scale_offset: sw.elem_offset,
                     count: count as u32,
-                    ..Geom::for_chunk(&layout, &chunk)
+                    ..Geom::for_chunk_scales(&layout, &chunk, &scales.1)
                 };
                 let bindings = FakeQuantizeBindings {
                     src: (&x.buffer, xw),
-                    scales: (&q.scales, sw),
-                    zeros: (&q.zeros, zw),
-                    global_scale: (&q.global, self.window(&q.global, 0, 1, 4)),
+                    scales,
+                    zeros,
+                    global_scale,
                     y: (&y, yw),
                     mask: (&mask, mw),
                 };

@@ -8,7 +8,7 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
 use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
 use crate::quantized::QuantizedTensor;
-use crate::scheme::{QuantMode, QuantStore};
+use crate::scheme::QuantStore;
 
 impl GpuContext {
     /// Dequantizes a host tensor on the GPU and returns f32 values, row-major.
@@ -53,31 +53,22 @@ impl GpuContext {
             let scope = self.scope();
             let mut encoder = self.device.create_command_encoder(&Default::default());
             for chunk in plan_chunks(&layout, &q.scheme.level, self.chunk_bytes)? {
-                let (first, last) = chunk.blocks(&layout);
                 let (w0, w1) = chunk.words(&layout);
                 let n = chunk.elements(&layout);
                 let cw = self.window(&q.codes, w0, w1 - w0, 4);
-                let sw = self.window(&q.scales, first, last - first + 1, 4);
-                let zw = if q.scheme.mode == QuantMode::Affine {
-                    sw
-                } else {
-                    self.window(&q.zeros, 0, 1, 4)
-                };
-                let gw = self.window(&q.global, 0, 1, 4);
+                let [w_scales, w_zeros, w_global] = self.param_windows(q, chunk.blocks(&layout));
                 let yw = self.window(&y, chunk.row_start * layout.cols, n, 4);
                 let geom = Geom {
                     x_offset: yw.elem_offset,
                     code_offset: cw.elem_offset,
-                    scale_base: first as u32,
-                    scale_offset: sw.elem_offset,
                     count: n as u32,
-                    ..Geom::for_chunk(&layout, &chunk)
+                    ..Geom::for_chunk_scales(&layout, &chunk, &w_scales.1)
                 };
                 let bindings = DequantizeBindings {
                     src: (&q.codes, cw),
-                    w_scales: (&q.scales, sw),
-                    w_zeros: (&q.zeros, zw),
-                    w_global: (&q.global, gw),
+                    w_scales,
+                    w_zeros,
+                    w_global,
                     y: (&y, yw),
                 };
                 // One invocation per code word (U32 store) or per 4 elements (Native).

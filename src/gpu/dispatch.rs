@@ -5,13 +5,14 @@ use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::gpu::bindings::Geom;
-use crate::gpu::bindings::{KernelBindings, UNIFORM_SLOT};
+use crate::gpu::bindings::{Bound, KernelBindings, UNIFORM_SLOT};
+use crate::gpu::buffers::GpuQuantizedTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::pipelines::Pipeline;
 use crate::gpu::shaders::WORKGROUP;
 use crate::gpu::window::Window;
 use crate::layout::Layout;
-use crate::scheme::{QuantLevel, QuantStore};
+use crate::scheme::{QuantLevel, QuantMode, QuantStore};
 
 impl Geom {
     /// The block geometry of `layout` for rows `chunk`; offsets and count are set by the caller.
@@ -26,6 +27,16 @@ impl Geom {
             grid_cols: layout.grid_cols as u32,
             row_base: chunk.row_start as u32,
             ..Default::default()
+        }
+    }
+
+    /// As [`Geom::for_chunk`], with the chunk's first block and where its scale sits in the
+    /// bound window `scales`.
+    pub fn for_chunk_scales(layout: &Layout, chunk: &Chunk, scales: &Window) -> Self {
+        Geom {
+            scale_base: chunk.blocks(layout).0 as u32,
+            scale_offset: scales.elem_offset,
+            ..Geom::for_chunk(layout, chunk)
         }
     }
 }
@@ -206,6 +217,27 @@ impl GpuContext {
                 contents: bytes,
                 usage: wgpu::BufferUsages::UNIFORM,
             })
+    }
+
+    /// The windows of a quantized tensor's parameters that blocks `[first, last]` of one chunk
+    /// read: their scales, their zero points (Affine mode; else the placeholder word) and the
+    /// global scale.
+    pub(crate) fn param_windows<'a>(
+        &self,
+        q: &'a GpuQuantizedTensor,
+        (first, last): (usize, usize),
+    ) -> [Bound<'a>; 3] {
+        let scales = self.window(&q.scales, first, last - first + 1, 4);
+        let zeros = if q.scheme.mode == QuantMode::Affine {
+            scales
+        } else {
+            self.window(&q.zeros, 0, 1, 4)
+        };
+        [
+            (&q.scales, scales),
+            (&q.zeros, zeros),
+            (&q.global, self.window(&q.global, 0, 1, 4)),
+        ]
     }
 
     /// A window of `count` elements of `elem_bytes` from element `first` of `buffer`.

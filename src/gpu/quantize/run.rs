@@ -15,7 +15,7 @@ use crate::gpu::shaders::{
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
-use crate::scheme::{QuantMode, QuantScheme};
+use crate::scheme::QuantScheme;
 
 /// Elements per partial (min, max) in pass 1 of a whole-tensor reduction.
 const PARTIAL: usize = 4096;
@@ -47,15 +47,10 @@ impl QuantizeRun<'_> {
         self.ctx.window(buffer, 0, (buffer.size() / 4) as usize, 4)
     }
 
-    /// The chunk's scales, with zero points and global scale beside them.
-    fn scale_bindings(&self, first: usize, count: usize) -> (Window, Window) {
-        let sw = self.ctx.window(&self.out.scales, first, count, 4);
-        let zw = if self.scheme.mode == QuantMode::Affine {
-            sw
-        } else {
-            self.whole(&self.out.zeros)
-        };
-        (sw, zw)
+    /// The windows of blocks `[first, last]` of the scales and zero points.
+    fn scale_bindings(&self, blocks: (usize, usize)) -> (Window, Window) {
+        let [scales, zeros, _] = self.ctx.param_windows(self.out, blocks);
+        (scales.1, zeros.1)
     }
 
     /// The scale of every block of the chunk: one invocation per block for small blocks, one
@@ -71,14 +66,12 @@ impl QuantizeRun<'_> {
             || self.layout.block_rows * self.layout.block_cols <= PER_THREAD_MAX;
         let (first, last) = chunk.blocks(self.layout);
         let xw = self.x_window(chunk);
-        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let (sw, zw) = self.scale_bindings((first, last));
         let geom = Geom {
             x_offset: xw.elem_offset,
-            scale_base: first as u32,
-            scale_offset: sw.elem_offset,
             count: (last - first + 1) as u32,
             status_slot: slot as u32,
-            ..Geom::for_chunk(self.layout, chunk)
+            ..Geom::for_chunk_scales(self.layout, chunk, &sw)
         };
         let (src, out, zeros, status) = (
             (&self.x.buffer, xw),
@@ -183,7 +176,7 @@ impl QuantizeRun<'_> {
             &reduce_constants(self.scheme, DType::F32, out, false),
         )?;
         let geom = flat_geom(2 * total, 2 * total, 0, 0, 1, chunks.len());
-        let (sw, zw) = self.scale_bindings(0, 1);
+        let (sw, zw) = self.scale_bindings((0, 0));
         let (target, tw) = match range {
             Some(r) => (r, self.whole(r)),
             None => (&self.out.scales, sw),
@@ -202,17 +195,14 @@ impl QuantizeRun<'_> {
     /// The windows of the chunk's input, scales, zero points and code words, and its geometry
     /// with their offsets (the count is the caller's).
     fn code_windows(&self, chunk: &Chunk) -> (Window, Window, Window, Window, Geom) {
-        let (first, last) = chunk.blocks(self.layout);
         let (w0, w1) = chunk.words(self.layout);
         let xw = self.x_window(chunk);
-        let (sw, zw) = self.scale_bindings(first, last - first + 1);
+        let (sw, zw) = self.scale_bindings(chunk.blocks(self.layout));
         let cw = self.ctx.window(&self.out.codes, w0, w1 - w0, 4);
         let geom = Geom {
             x_offset: xw.elem_offset,
             code_offset: cw.elem_offset,
-            scale_base: first as u32,
-            scale_offset: sw.elem_offset,
-            ..Geom::for_chunk(self.layout, chunk)
+            ..Geom::for_chunk_scales(self.layout, chunk, &sw)
         };
         (xw, sw, zw, cw, geom)
     }
