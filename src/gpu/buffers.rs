@@ -45,6 +45,15 @@ pub struct GpuTensor {
 }
 
 impl GpuTensor {
+    /// An f32 tensor of `shape` in `buffer` (the outputs of dequantize and matmul).
+    pub(crate) fn f32(buffer: wgpu::Buffer, shape: Vec<usize>) -> Self {
+        GpuTensor {
+            buffer,
+            shape,
+            dtype: DType::F32,
+        }
+    }
+
     /// Wraps a buffer the caller filled, e.g. the output of their own kernel. It needs
     /// `STORAGE` usage (and `COPY_SRC` to be read back) and at least `len * dtype.bytes()` bytes.
     pub fn from_buffer(buffer: wgpu::Buffer, shape: &[usize], dtype: DType) -> Result<Self> {

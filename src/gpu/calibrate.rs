@@ -10,7 +10,7 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
 use crate::gpu::quantize::percentile_bin_edge;
 use crate::gpu::quantize::Scales;
-use crate::gpu::shaders::{fake_quantize_constants, DType, Kernel};
+use crate::gpu::shaders::{fake_quantize_constants, Kernel};
 use crate::layout::Layout;
 use crate::scheme::{QuantLevel, QuantScheme};
 
@@ -91,11 +91,7 @@ impl GpuContext {
             self.queue.submit([encoder.finish()]);
             scope.finish("fake quantize")?;
         }
-        let tensor = |buffer| GpuTensor {
-            buffer,
-            shape: x.shape.clone(),
-            dtype: DType::F32,
-        };
+        let tensor = |buffer| GpuTensor::f32(buffer, x.shape.clone());
         Ok((tensor(y), tensor(mask)))
     }
 

@@ -6,7 +6,7 @@ use crate::gpu::bindings::DequantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, Geom};
-use crate::gpu::shaders::{dequantize_constants, DType, Kernel};
+use crate::gpu::shaders::{dequantize_constants, Kernel};
 use crate::quantized::QuantizedTensor;
 use crate::scheme::QuantStore;
 
@@ -82,10 +82,6 @@ impl GpuContext {
             self.queue.submit([encoder.finish()]);
             scope.finish("dequantize")?;
         }
-        Ok(GpuTensor {
-            buffer: y,
-            shape: q.shape.clone(),
-            dtype: DType::F32,
-        })
+        Ok(GpuTensor::f32(y, q.shape.clone()))
     }
 }

@@ -196,11 +196,7 @@ impl GpuContext {
             self.queue.submit([encoder.finish()]);
             scope.finish("gguf dequantize")?;
         }
-        Ok(GpuTensor {
-            buffer: y,
-            shape: t.shape.clone(),
-            dtype: DType::F32,
-        })
+        Ok(GpuTensor::f32(y, t.shape.clone()))
     }
 }
 

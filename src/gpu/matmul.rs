@@ -136,35 +136,26 @@ impl GpuContext {
 
     /// Plain f32 `y = x . W^T`, W f32 [N, K] on the device (the dequantize-then-matmul kernel).
     pub fn matmul_f32(&self, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
+        self.f32_weight(false, x, w)
+    }
+
+    /// The GEMV kernel on a plain f32 weight (M <= 8): the baseline of the fused GEMV.
+    pub fn gemv_f32(&self, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
+        self.f32_weight(true, x, w)
+    }
+
+    fn f32_weight(&self, gemv: bool, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
         if w.dtype != DType::F32 {
             return Err(Error::Unsupported {
-                what: format!("matmul_f32 with a {:?} weight", w.dtype),
+                what: format!("an f32 matmul with a {:?} weight", w.dtype),
             });
         }
         let (m, n, k) = self.check_linear(x, &w.shape)?;
         let y = self.storage_buffer((m * n * 4) as u64, "wgquant matmul output")?;
         if m * n * k > 0 {
-            self.run_matmul(false, x, Weight::F32(&w.buffer), &y, (m, n, k))?;
+            self.run_matmul(gemv, x, Weight::F32(&w.buffer), &y, (m, n, k))?;
         }
-        Ok(GpuTensor {
-            buffer: y,
-            shape: vec![m, n],
-            dtype: DType::F32,
-        })
-    }
-
-    /// The GEMV kernel on a plain f32 weight (M <= 8): the baseline of the fused GEMV.
-    pub fn gemv_f32(&self, x: &GpuTensor, w: &GpuTensor) -> Result<GpuTensor> {
-        let (m, n, k) = self.check_linear(x, &w.shape)?;
-        let y = self.storage_buffer((m * n * 4) as u64, "wgquant gemv output")?;
-        if m * n * k > 0 {
-            self.run_matmul(true, x, Weight::F32(&w.buffer), &y, (m, n, k))?;
-        }
-        Ok(GpuTensor {
-            buffer: y,
-            shape: vec![m, n],
-            dtype: DType::F32,
-        })
+        Ok(GpuTensor::f32(y, vec![m, n]))
     }
 
     /// Host convenience: x [M, K] row-major and a host quantized W; returns y and the path.

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 
 use crate::error::{Error, Result};
 use crate::format::{GgufType, GGUF_BLOCK};
+use crate::io::ordered::{Listed, OrderedTensors};
 
 const MAGIC: &[u8; 4] = b"GGUF";
 const VERSION: u32 = 3;
@@ -98,9 +99,7 @@ fn put_string(out: &mut Vec<u8>, s: &str) {
 /// Writes a GGUF v3 file: `new` writes the header, metadata and tensor table (all sizes are known
 /// up front); `write_next` then takes each tensor's bytes in table order.
 pub struct GgufWriter<W: Write> {
-    out: W,
-    tensors: Vec<GgufTensorInfo>,
-    next: usize,
+    data: OrderedTensors<W>,
 }
 
 impl<W: Write> GgufWriter<W> {
@@ -140,43 +139,30 @@ impl<W: Write> GgufWriter<W> {
         }
         head.resize(padded(head.len() as u64) as usize, 0);
         out.write_all(&head)?;
+        let listed = tensors
+            .into_iter()
+            .map(|t| {
+                let bytes = t.ty.bytes(t.shape.iter().product()) as u64;
+                Listed {
+                    name: t.name,
+                    bytes,
+                    padded: padded(bytes),
+                }
+            })
+            .collect();
         Ok(GgufWriter {
-            out,
-            tensors,
-            next: 0,
+            data: OrderedTensors::new(out, listed),
         })
     }
 
     /// Writes the next tensor's bytes, padded to the alignment.
     pub fn write_next(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let t = self
-            .tensors
-            .get(self.next)
-            .ok_or_else(|| std::io::Error::other("more tensors than the table lists"))?;
-        let want = t.ty.bytes(t.shape.iter().product());
-        if bytes.len() != want {
-            return Err(std::io::Error::other(format!(
-                "tensor `{}`: {} bytes given, {} expected",
-                t.name,
-                bytes.len(),
-                want
-            )));
-        }
-        self.out.write_all(bytes)?;
-        self.out
-            .write_all(&vec![0u8; (padded(want as u64) - want as u64) as usize])?;
-        self.next += 1;
-        Ok(())
+        self.data.write_next(bytes)
     }
 
-    pub fn finish(mut self) -> std::io::Result<W> {
-        if self.next != self.tensors.len() {
-            return Err(std::io::Error::other(
-                "fewer tensors written than the table lists",
-            ));
-        }
-        self.out.flush()?;
-        Ok(self.out)
+    /// Checks that every tensor was written and returns the sink.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.data.finish()
     }
 }
 

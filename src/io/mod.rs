@@ -3,4 +3,5 @@
 
 pub mod gguf;
 pub mod model;
+mod ordered;
 pub mod safetensors;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::io::ordered::{Listed, OrderedTensors};
 
 /// Headers above this are refused (the format's own limit is 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
@@ -317,9 +318,7 @@ impl OutEntry {
 /// Writes a safetensors file tensor by tensor: the header (all sizes are known up front), then
 /// each tensor's bytes in header order, each checked against its entry.
 pub struct SafetensorsWriter<W: Write> {
-    out: W,
-    entries: Vec<OutEntry>,
-    next: usize,
+    data: OrderedTensors<W>,
 }
 
 impl<W: Write> SafetensorsWriter<W> {
@@ -348,40 +347,26 @@ impl<W: Write> SafetensorsWriter<W> {
         }
         out.write_all(&(json.len() as u64).to_le_bytes())?;
         out.write_all(&json)?;
+        let listed = entries
+            .into_iter()
+            .map(|e| Listed {
+                bytes: e.bytes(),
+                padded: e.bytes(),
+                name: e.name,
+            })
+            .collect();
         Ok(SafetensorsWriter {
-            out,
-            entries,
-            next: 0,
+            data: OrderedTensors::new(out, listed),
         })
     }
 
     /// Writes the next tensor's bytes.
     pub fn write_next(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let entry = self
-            .entries
-            .get(self.next)
-            .ok_or_else(|| std::io::Error::other("more tensors than header entries"))?;
-        if bytes.len() as u64 != entry.bytes() {
-            return Err(std::io::Error::other(format!(
-                "tensor `{}`: {} bytes given, header says {}",
-                entry.name,
-                bytes.len(),
-                entry.bytes()
-            )));
-        }
-        self.out.write_all(bytes)?;
-        self.next += 1;
-        Ok(())
+        self.data.write_next(bytes)
     }
 
     /// Checks that every tensor was written and returns the sink.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        if self.next != self.entries.len() {
-            return Err(std::io::Error::other(
-                "fewer tensors written than the header lists",
-            ));
-        }
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> std::io::Result<W> {
+        self.data.finish()
     }
 }

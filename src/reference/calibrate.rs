@@ -1,7 +1,7 @@
 //! CPU reference of the calibration methods (see `crate::calibration`), the histogram of static
 //! activation calibration, and fake quantization with its straight-through mask.
 
-use super::{convert, flush_subnormal, raw_scale, zero_point};
+use super::{flush_subnormal, raw_scale, stored_scale, zero_point};
 use crate::calibration::{Calibration, HISTOGRAM_BINS};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -44,10 +44,7 @@ pub fn quantize_calibrated(
             }
             _ => mse_scale(scheme, xs),
         };
-        let sp = convert(scheme, raw, 0.0).ok_or_else(|| Error::ScaleOverflow {
-            block: b as u64,
-            param: format!("{:?}", scheme.param),
-        })?;
+        let sp = stored_scale(scheme, raw, 0.0, b)?;
         if scheme.mode == QuantMode::Affine {
             zeros.push(zero_point(scheme, lo_for_zero, sp));
         }
@@ -279,12 +276,7 @@ pub fn static_calibration(
         }
         _ => (lo, hi),
     };
-    let sp = convert(scheme, raw_scale(scheme, lo, hi, 0.0), 0.0).ok_or_else(|| {
-        Error::ScaleOverflow {
-            block: 0,
-            param: format!("{:?}", scheme.param),
-        }
-    })?;
+    let sp = stored_scale(scheme, raw_scale(scheme, lo, hi, 0.0), 0.0, 0)?;
     let zero = (scheme.mode == QuantMode::Affine).then(|| zero_point(scheme, lo, sp));
     Ok((sp, zero))
 }

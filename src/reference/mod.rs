@@ -7,7 +7,7 @@ pub mod matmul;
 mod param;
 mod values;
 
-pub use param::{convert, nvfp4_global, raw_scale, to_param};
+pub use param::{convert, nvfp4_global, raw_scale, stored_scale, to_param};
 pub use values::{decode, encode, nf4_index};
 
 use crate::error::{Error, Result};
@@ -34,11 +34,7 @@ pub fn quantize(data: &[f32], shape: &[usize], scheme: &QuantScheme) -> Result<Q
     let mut zeros = Vec::new();
     for (block, &(lo, hi)) in ranges.iter().enumerate() {
         let raw = raw_scale(scheme, lo, hi, global.unwrap_or(0.0));
-        let sp =
-            convert(scheme, raw, global.unwrap_or(0.0)).ok_or_else(|| Error::ScaleOverflow {
-                block: block as u64,
-                param: format!("{:?}", scheme.param),
-            })?;
+        let sp = stored_scale(scheme, raw, global.unwrap_or(0.0), block)?;
         if scheme.mode == QuantMode::Affine {
             zeros.push(zero_point(scheme, lo, sp));
         }

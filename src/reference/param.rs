@@ -3,6 +3,7 @@
 
 use half::{bf16, f16};
 
+use crate::error::{Error, Result};
 use crate::format::minifloat::E4M3;
 use crate::scheme::{QuantMode, QuantParam, QuantScheme, QuantValue};
 
@@ -10,27 +11,30 @@ use crate::scheme::{QuantMode, QuantParam, QuantScheme, QuantValue};
 /// qmax), returned as the f32 holding that value exactly; `None` when it overflows the type.
 pub fn to_param(s: f32, param: QuantParam) -> Option<f32> {
     let sp = match param {
-        QuantParam::F16 => {
-            let h = f16::from_f32(s);
-            let h = if h.to_f32() < s {
-                f16::from_bits(h.to_bits() + 1)
-            } else {
-                h
-            };
-            h.to_f32()
-        }
-        QuantParam::BF16 => {
-            let b = bf16::from_f32(s);
-            let b = if b.to_f32() < s {
-                bf16::from_bits(b.to_bits() + 1)
-            } else {
-                b
-            };
-            b.to_f32()
-        }
+        QuantParam::F16 => round_up(
+            s,
+            |x| f16::from_f32(x).to_bits(),
+            |b| f16::from_bits(b).to_f32(),
+        ),
+        QuantParam::BF16 => round_up(
+            s,
+            |x| bf16::from_f32(x).to_bits(),
+            |b| bf16::from_bits(b).to_f32(),
+        ),
         _ => s,
     };
     sp.is_finite().then_some(sp)
+}
+
+/// The 16-bit value nearest `s`, or the next one up when the nearest lies below `s` (`s >= 0`,
+/// so the next value is the next bit pattern).
+fn round_up(s: f32, nearest: impl Fn(f32) -> u16, value: impl Fn(u16) -> f32) -> f32 {
+    let bits = nearest(s);
+    if value(bits) < s {
+        value(bits + 1)
+    } else {
+        value(bits)
+    }
 }
 
 /// Number of unsigned code steps of an Affine value, `2^bits - 1`.
@@ -74,6 +78,14 @@ pub fn convert(scheme: &QuantScheme, s: f32, global: f32) -> Option<f32> {
         QuantParam::E4M3 => Some(E4M3.decode(E4M3.encode(s).clamp(1, E4M3.max_code))),
         p => to_param(s, p),
     }
+}
+
+/// The stored scale of `block` from its raw scale ([`convert`]); overflow is the error.
+pub fn stored_scale(scheme: &QuantScheme, raw: f32, global: f32, block: usize) -> Result<f32> {
+    convert(scheme, raw, global).ok_or_else(|| Error::ScaleOverflow {
+        block: block as u64,
+        param: format!("{:?}", scheme.param),
+    })
 }
 
 /// NVFP4's per-tensor scale: `amax / (448 * 6)`.
