@@ -54,16 +54,27 @@ fn f16_bits_to_f32(h: u32) -> f32 {
     return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
 }
 
-// Input element `i` of the bound window as f32.
-fn load_x(i: u32) -> f32 {
-    if (INPUT == DTYPE_F32) {
-        return bitcast<f32>(src[i]);
+// Element `i` of an array of `dtype` elements as f32 (f16 and bf16 widen exactly), given the
+// u32 word that holds it: word i (f32) or word i / 2 (16-bit types).
+fn widen(word: u32, i: u32, dtype: u32) -> f32 {
+    if (dtype == DTYPE_F32) {
+        return bitcast<f32>(word);
     }
-    let half_bits = (src[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
-    if (INPUT == DTYPE_F16) {
+    let half_bits = (word >> (16u * (i % 2u))) & 0xffffu;
+    if (dtype == DTYPE_F16) {
         return f16_bits_to_f32(half_bits);
     }
     return bitcast<f32>(half_bits << 16u);
+}
+
+// The word of `dtype` element i.
+fn word_of(i: u32, dtype: u32) -> u32 {
+    return select(i / 2u, i, dtype == DTYPE_F32);
+}
+
+// Input element `i` of the bound window as f32.
+fn load_x(i: u32) -> f32 {
+    return widen(src[word_of(i, INPUT)], i, INPUT);
 }
 
 // NaN and infinities by their bits: compilers may assume floats are finite.

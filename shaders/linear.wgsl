@@ -19,14 +19,7 @@ override X_DTYPE: u32 = DTYPE_F32;
 @group(0) @binding(6) var<storage, read_write> ys: array<f32>;
 @group(0) @binding(7) var<uniform> d: Dims;
 
-// Element i of x as f32 (f16 and bf16 widen exactly).
+// Element i of x as f32.
 fn x_at(i: u32) -> f32 {
-    if (X_DTYPE == DTYPE_F32) {
-        return bitcast<f32>(xs[i]);
-    }
-    let half_bits = (xs[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
-    if (X_DTYPE == DTYPE_F16) {
-        return f16_bits_to_f32(half_bits);
-    }
-    return bitcast<f32>(half_bits << 16u);
+    return widen(xs[word_of(i, X_DTYPE)], i, X_DTYPE);
 }

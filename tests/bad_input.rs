@@ -115,14 +115,19 @@ fn mismatched_quantized_parts() {
     ));
 }
 
-#[test]
-fn foreign_buffer_checks() {
-    let small = ctx().device().create_buffer(&wgpu::BufferDescriptor {
+/// A buffer of `size` bytes made outside wgquant, usable only as storage.
+fn storage_only(size: u64) -> wgpu::Buffer {
+    ctx().device().create_buffer(&wgpu::BufferDescriptor {
         label: None,
-        size: 16,
+        size,
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
-    });
+    })
+}
+
+#[test]
+fn foreign_buffer_checks() {
+    let small = storage_only(16);
     let err = wgquant::GpuTensor::from_buffer(small, &[8], wgquant::DType::F32).unwrap_err();
     assert!(matches!(err, Error::Shape(_)));
 }
@@ -131,13 +136,7 @@ fn foreign_buffer_checks() {
 fn wgpu_validation_errors_become_err() {
     // A buffer without COPY_SRC cannot be read back: wgpu's validation error must come back as
     // Err(Validation), not as a panic from the default handler.
-    let buffer = ctx().device().create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: 64,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: false,
-    });
-    let t = wgquant::GpuTensor::from_buffer(buffer, &[16], wgquant::DType::F32).unwrap();
+    let t = wgquant::GpuTensor::from_buffer(storage_only(64), &[16], wgquant::DType::F32).unwrap();
     let err = ctx().download(&t).unwrap_err();
     assert!(matches!(err, Error::Validation { .. }), "{err}");
     // The context still works afterwards.

@@ -267,13 +267,7 @@ fn fake_quantization_equals_quantize_dequantize_and_mask_reference() {
 fn dynamic_activation_quantization_feeds_the_integer_path() {
     let (m, n, k) = (6, 24, 96);
     let x = synth::normal(m * k, 1.0, 1);
-    let w = ctx()
-        .quantize(
-            &synth::normal(n * k, 0.1, 2),
-            &[n, k],
-            &"q4s:block32:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let w = common::quantized(&synth::normal(n * k, 0.1, 2), &[n, k], "q4s:block32:f16");
     let wq = ctx().upload_quantized(&w).unwrap();
     let xt = ctx().upload(&x, &[m, k]).unwrap();
     for block in [None, Some(32)] {

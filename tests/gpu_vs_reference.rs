@@ -236,20 +236,8 @@ fn f16_and_bf16_inputs() {
         "q8f:block5:f32:native",
     ] {
         let scheme: QuantScheme = text.parse().unwrap();
-        let as_f32: Vec<f32> = halfs.iter().map(|h| h.to_f32()).collect();
-        let q = ctx().quantize(&halfs, &shape, &scheme).unwrap();
-        assert_eq!(
-            compare(&as_f32, &q),
-            Ok(Allowances::default()),
-            "{text} f16"
-        );
-        let as_f32: Vec<f32> = brains.iter().map(|h| h.to_f32()).collect();
-        let q = ctx().quantize(&brains, &shape, &scheme).unwrap();
-        assert_eq!(
-            compare(&as_f32, &q),
-            Ok(Allowances::default()),
-            "{text} bf16"
-        );
+        check_input(&halfs, &shape, &scheme, &format!("{text} f16"));
+        check_input(&brains, &shape, &scheme, &format!("{text} bf16"));
     }
 }
 
@@ -267,6 +255,18 @@ fn device_resident_round_trip() {
         ctx().download(&y).unwrap(),
         reference::dequantize(&host).unwrap()
     );
+}
+
+/// 16-bit input quantized on the GPU equals the reference on its f32 values.
+fn check_input<T: wgquant::HostElement>(
+    data: &[T],
+    shape: &[usize],
+    scheme: &QuantScheme,
+    what: &str,
+) {
+    let as_f32: Vec<f32> = data.iter().map(|h| h.to_f32()).collect();
+    let q = ctx().quantize(data, shape, scheme).unwrap();
+    assert_eq!(compare(&as_f32, &q), Ok(Allowances::default()), "{what}");
 }
 
 #[test]

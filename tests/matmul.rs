@@ -144,13 +144,11 @@ fn all_zero_blocks() {
 
 #[test]
 fn dispatch_picks_gemv_for_small_m() {
-    let w = ctx()
-        .quantize(
-            &synth::normal(16 * 64, 1.0, 7),
-            &[16, 64],
-            &"q4s:block32:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let w = common::quantized(
+        &synth::normal(16 * 64, 1.0, 7),
+        &[16, 64],
+        "q4s:block32:f16",
+    );
     assert_eq!(
         ctx().linear_host(&vec![1.0; 64], 1, &w, None).unwrap().1,
         MatmulPath::Gemv
@@ -166,25 +164,13 @@ fn dispatch_picks_gemv_for_small_m() {
 
 #[test]
 fn bad_operands_are_typed_errors() {
-    let w = ctx()
-        .quantize(
-            &vec![1.0f32; 16 * 64],
-            &[16, 64],
-            &"q4s:block32:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let w = common::quantized(&vec![1.0f32; 16 * 64], &[16, 64], "q4s:block32:f16");
     // K mismatch.
     let xt = ctx().upload(&vec![1.0f32; 2 * 32], &[2, 32]).unwrap();
     let wq = ctx().upload_quantized(&w).unwrap();
     assert!(matches!(ctx().linear(&xt, &wq, None), Err(Error::Shape(ref m)) if m.contains("K")));
     // Blocks that span rows of N.
-    let w2 = ctx()
-        .quantize(
-            &vec![1.0f32; 16 * 64],
-            &[16, 64],
-            &"q4s:block2x16:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let w2 = common::quantized(&vec![1.0f32; 16 * 64], &[16, 64], "q4s:block2x16:f16");
     let err = ctx().linear_host(&vec![1.0; 64], 1, &w2, None).unwrap_err();
     assert!(
         matches!(err, Error::Shape(ref m) if m.contains("along K")),
@@ -195,13 +181,7 @@ fn bad_operands_are_typed_errors() {
         .linear_host(&vec![1.0; 9 * 64], 9, &w, Some(MatmulPath::Gemv))
         .unwrap_err();
     assert!(matches!(err, Error::Shape(_)), "{err}");
-    let wf = ctx()
-        .quantize(
-            &vec![1.0f32; 16 * 64],
-            &[16, 64],
-            &"e4m3:block32:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let wf = common::quantized(&vec![1.0f32; 16 * 64], &[16, 64], "e4m3:block32:f16");
     let err = ctx()
         .linear_host(&vec![1.0; 64], 1, &wf, Some(MatmulPath::Integer))
         .unwrap_err();
@@ -264,13 +244,7 @@ fn gguf_weights_fused_gemv_and_dequantized() {
 fn f16_and_bf16_activations() {
     use half::{bf16, f16};
     let (m, n, k) = (5, 40, 96);
-    let w = ctx()
-        .quantize(
-            &synth::normal(n * k, 0.05, 13),
-            &[n, k],
-            &"q4s:block32:f16".parse().unwrap(),
-        )
-        .unwrap();
+    let w = common::quantized(&synth::normal(n * k, 0.05, 13), &[n, k], "q4s:block32:f16");
     let wd = reference::dequantize(&w).unwrap();
     let wq = ctx().upload_quantized(&w).unwrap();
     let x = synth::normal(m * k, 1.0, 14);

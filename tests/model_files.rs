@@ -11,7 +11,7 @@ use std::process::Command;
 use half::{bf16, f16};
 use wgquant::convert::{convert, restore, ConvertOptions, OutputFormat, Report, Target};
 use wgquant::io::model::ModelTensor;
-use wgquant::io::safetensors::{Dtype, OutEntry, SafetensorsWriter};
+use wgquant::io::safetensors::{Dtype, OutEntry, SafetensorsWriter, TensorEntry};
 use wgquant::{reference, synth, Error, QuantizedModel};
 
 fn write_st(path: &Path, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)], meta: &[(&str, &str)]) {
@@ -83,6 +83,15 @@ fn opts(text: &str) -> ConvertOptions {
         OutputFormat::Wgquant,
         Target::parse(text, OutputFormat::Wgquant).unwrap(),
     )
+}
+
+/// The entry of the tensor `name` of `file`.
+fn entry(file: &wgquant::io::safetensors::SafetensorsFile, name: &str) -> TensorEntry {
+    file.tensors
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap()
+        .clone()
 }
 
 /// Converts without progress output.
@@ -596,12 +605,7 @@ fn real_model_all_minilm_l6_v2() {
             // Reload: quantized tensors equal the reference; the I64 tensor passed through.
             let loaded = QuantizedModel::load(&out).unwrap();
             let mut src = wgquant::io::safetensors::SafetensorsFile::open(&model).unwrap();
-            let ids = src
-                .tensors
-                .iter()
-                .find(|e| e.name == "embeddings.position_ids")
-                .unwrap()
-                .clone();
+            let ids = entry(&src, "embeddings.position_ids");
             let ids_bytes = src.read(&ids).unwrap();
             match &loaded.tensors["embeddings.position_ids"] {
                 ModelTensor::Plain { dtype, data, .. } => {
@@ -609,12 +613,7 @@ fn real_model_all_minilm_l6_v2() {
                 }
                 other => panic!("{other:?}"),
             }
-            let e = src
-                .tensors
-                .iter()
-                .find(|e| e.name == "encoder.layer.0.attention.self.query.weight")
-                .unwrap()
-                .clone();
+            let e = entry(&src, "encoder.layer.0.attention.self.query.weight");
             let w: Vec<f32> = bytemuck::pod_collect_to_vec(&src.read(&e).unwrap());
             match &loaded.tensors[&e.name] {
                 ModelTensor::Quantized { q, .. } => {

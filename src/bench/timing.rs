@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::bindings::{CopyBindings, CopyDims};
 use crate::gpu::context::GpuContext;
+use crate::gpu::dispatch::workgroups;
 use crate::gpu::shaders::Kernel;
 
 /// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up, and which clock:
@@ -80,7 +81,13 @@ impl GpuContext {
             copy_src: (a, self.window(a, 0, vec4s * 4, 4)),
             copy_dst: (b, self.window(b, 0, vec4s * 4, 4)),
         };
-        self.dispatch_threads(&mut encoder, &pipeline, &dims, &bindings, vec4s as u32);
+        self.dispatch(
+            &mut encoder,
+            &pipeline,
+            &dims,
+            &bindings,
+            workgroups(vec4s as u32),
+        );
         self.queue.submit([encoder.finish()]);
         self.wait()?;
         scope.finish("copy")

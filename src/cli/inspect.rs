@@ -46,14 +46,7 @@ pub fn describe(path: &Path) -> Result<String> {
             let elements = t.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d));
             let bytes = t.ty.bytes(elements);
             total += bytes;
-            let _ = writeln!(
-                out,
-                "{:<56} {:>8} {:>18} {:>12}",
-                t.name,
-                t.ty.name(),
-                format!("{:?}", t.shape),
-                bytes
-            );
+            tensor_line(&mut out, &t.name, t.ty.name(), &t.shape, bytes as u64, "");
         }
         let _ = writeln!(out, "total {total} bytes of tensor data");
         return Ok(out);
@@ -85,16 +78,15 @@ pub fn describe(path: &Path) -> Result<String> {
         let scheme = index
             .get(base)
             .map(|i| format!("  <- {} of {} {:?}", i.scheme, i.dtype.name(), i.shape));
-        let _ = writeln!(
-            out,
-            "{:<56} {:>6} {:>18} {:>12}{}",
-            t.name,
-            t.dtype.name(),
-            format!("{:?}", t.shape),
-            t.len,
-            scheme.unwrap_or_default()
-        );
+        let note = scheme.unwrap_or_default();
+        tensor_line(&mut out, &t.name, t.dtype.name(), &t.shape, t.len, &note);
     }
     let _ = writeln!(out, "total {total} bytes of tensor data");
     Ok(out)
+}
+
+/// One tensor's line of the listing: name, type, shape, bytes, then `note`.
+fn tensor_line(out: &mut String, name: &str, ty: &str, shape: &[usize], bytes: u64, note: &str) {
+    let shape = format!("{shape:?}");
+    let _ = writeln!(out, "{name:<56} {ty:>8} {shape:>18} {bytes:>12}{note}");
 }

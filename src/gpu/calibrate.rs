@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::gpu::bindings::FakeQuantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::{plan_chunks, Geom};
+use crate::gpu::dispatch::{plan_chunks, workgroups, Geom};
 use crate::gpu::quantize::percentile_bin_edge;
 use crate::gpu::quantize::Scales;
 use crate::gpu::shaders::{fake_quantize_constants, Kernel};
@@ -86,7 +86,13 @@ impl GpuContext {
                     y: (&y, yw),
                     mask: (&mask, mw),
                 };
-                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, count as u32);
+                self.dispatch(
+                    &mut encoder,
+                    &pipeline,
+                    &geom,
+                    &bindings,
+                    workgroups(count as u32),
+                );
             }
             self.queue.submit([encoder.finish()]);
             scope.finish("fake quantize")?;

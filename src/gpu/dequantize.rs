@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::gpu::bindings::DequantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::{plan_chunks, Geom};
+use crate::gpu::dispatch::{plan_chunks, workgroups, Geom};
 use crate::gpu::shaders::{dequantize_constants, Kernel};
 use crate::quantized::QuantizedTensor;
 use crate::scheme::QuantStore;
@@ -77,7 +77,13 @@ impl GpuContext {
                     QuantStore::Native => 4,
                 };
                 let threads = (chunk.rows * layout.cols.div_ceil(group)) as u32;
-                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, threads);
+                self.dispatch(
+                    &mut encoder,
+                    &pipeline,
+                    &geom,
+                    &bindings,
+                    workgroups(threads),
+                );
             }
             self.queue.submit([encoder.finish()]);
             scope.finish("dequantize")?;

@@ -126,21 +126,12 @@ pub(crate) fn plan_chunks(
         .collect())
 }
 
-impl GpuContext {
-    /// Records one dispatch of at least `threads` invocations of a kernel whose workgroups have
-    /// [`WORKGROUP`] invocations (WGSL `WG`).
-    pub(crate) fn dispatch_threads<'a>(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        pipeline: &Pipeline,
-        uniform: &impl bytemuck::Pod,
-        bindings: &impl KernelBindings<'a>,
-        threads: u32,
-    ) {
-        let groups = threads.div_ceil(WORKGROUP);
-        self.dispatch(encoder, pipeline, uniform, bindings, groups);
-    }
+/// Workgroups of [`WORKGROUP`] invocations (WGSL `WG`) that cover `threads` invocations.
+pub(crate) fn workgroups(threads: u32) -> u32 {
+    threads.div_ceil(WORKGROUP)
+}
 
+impl GpuContext {
     /// Records one dispatch of `groups` workgroups, folding past 65,535 into the y dimension.
     pub(crate) fn dispatch<'a>(
         &self,

@@ -9,7 +9,7 @@ use crate::gguf::GgufTensor;
 use crate::gpu::bindings::{GgufDequantizeBindings, GgufQuantizeBindings};
 use crate::gpu::buffers::{check_len, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::Geom;
+use crate::gpu::dispatch::{workgroups, Geom};
 use crate::gpu::shaders::{gguf_constants, DType, Kernel};
 
 /// Status words per chunk: a 256-byte stride keeps every chunk's window aligned.
@@ -119,12 +119,12 @@ impl GpuContext {
                 out: (&out.blocks, ow),
                 log2_round_up: (&table, tw),
             };
-            self.dispatch_threads(
+            self.dispatch(
                 &mut encoder,
                 &pipeline,
                 &geom,
                 &bindings,
-                chunk_groups as u32,
+                workgroups(chunk_groups as u32),
             );
         }
         self.queue.submit([encoder.finish()]);
@@ -191,7 +191,13 @@ impl GpuContext {
                     src: (&t.blocks, bw),
                     out: (&y, yw),
                 };
-                self.dispatch_threads(&mut encoder, &pipeline, &geom, &bindings, geom.count);
+                self.dispatch(
+                    &mut encoder,
+                    &pipeline,
+                    &geom,
+                    &bindings,
+                    workgroups(geom.count),
+                );
             }
             self.queue.submit([encoder.finish()]);
             scope.finish("gguf dequantize")?;

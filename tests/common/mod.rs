@@ -16,6 +16,12 @@ pub fn ctx() -> &'static GpuContext {
     })
 }
 
+/// `data` of `shape` quantized on the GPU with the scheme named `scheme`.
+pub fn quantized(data: &[f32], shape: &[usize], scheme: &str) -> wgquant::QuantizedTensor {
+    let scheme: wgquant::QuantScheme = scheme.parse().unwrap();
+    ctx().quantize(data, shape, &scheme).unwrap()
+}
+
 /// Runs `tests/oracle/<script>` with `args` under the Python that has the oracle packages:
 /// `$WGQUANT_PYTHON`, else `.venv/bin/python`, else `python3`. Returns `None` (after printing
 /// why) when the packages are missing; with `WGQUANT_REQUIRE_ORACLES=1` (set by `.ci/run`) that

@@ -8,10 +8,10 @@ use crate::gpu::bindings::{
 };
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::{Chunk, Geom};
+use crate::gpu::dispatch::{workgroups, Chunk, Geom};
 use crate::gpu::shaders::{
     calibrate_constants, quantize_blocks_constants, quantize_constants, reduce_constants, DType,
-    Kernel, ReduceOut, PER_THREAD_MAX, WORKGROUP,
+    Kernel, ReduceOut, PER_THREAD_MAX,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -94,7 +94,7 @@ impl QuantizeRun<'_> {
                     status,
                 };
                 self.ctx
-                    .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+                    .dispatch(encoder, &pipeline, &geom, &bindings, workgroups(geom.count));
             }
             None => {
                 let constants =
@@ -108,7 +108,7 @@ impl QuantizeRun<'_> {
                     status,
                 };
                 let groups = if per_thread {
-                    geom.count.div_ceil(WORKGROUP)
+                    workgroups(geom.count)
                 } else {
                     geom.count
                 };
@@ -233,7 +233,7 @@ impl QuantizeRun<'_> {
             status: (self.status, self.whole(self.status)),
         };
         self.ctx
-            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+            .dispatch(encoder, &pipeline, &geom, &bindings, workgroups(geom.count));
         Ok(())
     }
 
@@ -265,7 +265,7 @@ impl QuantizeRun<'_> {
             clipped: (clipped, self.whole(clipped)),
         };
         self.ctx
-            .dispatch_threads(encoder, &pipeline, &geom, &bindings, geom.count);
+            .dispatch(encoder, &pipeline, &geom, &bindings, workgroups(geom.count));
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::gpu::bindings::HistogramBindings;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::{plan_chunks, Geom};
+use crate::gpu::dispatch::{plan_chunks, workgroups, Geom};
 use crate::gpu::shaders::{histogram_constants, Kernel, ReduceOut};
 use crate::layout::Layout;
 use crate::scheme::{QuantLevel, QuantMode, QuantScheme};
@@ -109,7 +109,7 @@ impl GpuContext {
                 ..Default::default()
             };
             let bw = self.window(&bins, 0, HISTOGRAM_BINS, 4);
-            self.dispatch_threads(
+            self.dispatch(
                 &mut encoder,
                 &pipeline,
                 &geom,
@@ -117,7 +117,7 @@ impl GpuContext {
                     src: (&x.buffer, xw),
                     bins: (&bins, bw),
                 },
-                count as u32,
+                workgroups(count as u32),
             );
         }
         self.queue.submit([encoder.finish()]);
