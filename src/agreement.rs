@@ -3,7 +3,9 @@
 
 use crate::quantized::QuantizedTensor;
 use crate::reference;
-use crate::scheme::QuantScheme;
+use half::{bf16, f16};
+
+use crate::scheme::{QuantParam, QuantScheme};
 
 /// Differences NUMERICS section 8 allows, counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +66,74 @@ pub fn compare(data: &[f32], gpu: &QuantizedTensor) -> Result<Allowances, String
         }
         counts.code_step += (z != want) as usize;
     }
-    // Codes are checked against the reference recomputed with the GPU's scales.
+    codes_match(data, gpu, counts)
+}
+
+/// Compares a calibrated GPU result (Percentile or Mse, NUMERICS section 8) with the
+/// reference's: each scale equal, or where the GPU's division moved the raw scale by its 2 ulp,
+/// the neighbouring value of the param type (counted); zero points equal, or one step off
+/// beside such a scale (counted); then the codes as [`compare`] checks them.
+pub fn compare_calibrated(
+    data: &[f32],
+    gpu: &QuantizedTensor,
+    reference: &QuantizedTensor,
+) -> Result<Allowances, String> {
+    if gpu.scales.len() != reference.scales.len() || gpu.zeros.len() != reference.zeros.len() {
+        return Err("GPU and reference have different numbers of blocks".into());
+    }
+    let mut counts = Allowances::default();
+    for (i, (&g, &r)) in gpu.scales.iter().zip(&reference.scales).enumerate() {
+        if g.to_bits() == r.to_bits() {
+            continue;
+        }
+        if !param_neighbours(r, gpu.scheme.param).contains(&g) {
+            return Err(format!("block {i}: GPU scale {g:e} vs reference {r:e}"));
+        }
+        counts.scale_ulp += 1;
+    }
+    for (i, (&g, &r)) in gpu.zeros.iter().zip(&reference.zeros).enumerate() {
+        let scale_moved = gpu.scales[i].to_bits() != reference.scales[i].to_bits();
+        if g != r && !(scale_moved && g.abs_diff(r) == 1) {
+            return Err(format!("block {i}: GPU zero point {g} vs reference {r}"));
+        }
+        counts.code_step += (g != r) as usize;
+    }
+    codes_match(data, gpu, counts)
+}
+
+/// The stored scales a raw scale within 2 ulp of the one that gave `s` can convert to: `s`'s
+/// 2-ulp neighbours (F32), its neighbours in the 16-bit type (F16, BF16), or `s` doubled and
+/// halved (E8M0).
+fn param_neighbours(s: f32, param: QuantParam) -> Vec<f32> {
+    let step16 = |to: fn(f32) -> u16, from: fn(u16) -> f32| {
+        let b = to(s);
+        vec![from(b.wrapping_sub(1)), from(b.wrapping_add(1))]
+    };
+    match param {
+        QuantParam::F16 => step16(
+            |x| f16::from_f32(x).to_bits(),
+            |b| f16::from_bits(b).to_f32(),
+        ),
+        QuantParam::BF16 => step16(
+            |x| bf16::from_f32(x).to_bits(),
+            |b| bf16::from_bits(b).to_f32(),
+        ),
+        QuantParam::E8M0 => vec![s * 2.0, s / 2.0],
+        _ => ulp_neighbours(s, 2).collect(),
+    }
+}
+
+/// The codes (and packed words) of `gpu` against the reference's encoding with the GPU's own
+/// scales and zero points, allowing one step where an element lies within 4 ulp of a rounding
+/// boundary; `counts` carries the differences found so far.
+fn codes_match(
+    data: &[f32],
+    gpu: &QuantizedTensor,
+    mut counts: Allowances,
+) -> Result<Allowances, String> {
+    let scheme: &QuantScheme = &gpu.scheme;
+    let layout = gpu.layout().map_err(|e| e.to_string())?;
+    let global = gpu.global_scale.unwrap_or(0.0);
     let expected = reference::encode_with_params(
         data,
         &layout,

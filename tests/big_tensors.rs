@@ -4,7 +4,7 @@
 mod common;
 
 use common::ctx;
-use wgquant::agreement::{compare, Allowances};
+use wgquant::agreement::compare;
 use wgquant::{reference, synth, GpuContext, QuantScheme};
 
 #[test]
@@ -29,11 +29,7 @@ fn chunked_equals_one_shot_on_small_tensors() {
         let chunked = small.quantize(&data, shape, &scheme).unwrap();
         let one_shot = ctx().quantize(&data, shape, &scheme).unwrap();
         assert_eq!(chunked, one_shot, "{text} on {shape:?}");
-        assert_eq!(
-            compare(&data, &chunked),
-            Ok(Allowances::default()),
-            "{text} on {shape:?}"
-        );
+        common::assert_agreement(compare(&data, &chunked), &format!("{text} on {shape:?}"));
         assert_eq!(
             small.dequantize(&chunked).unwrap(),
             reference::dequantize(&chunked).unwrap()
@@ -62,7 +58,7 @@ fn tensor_above_128_mib_matches_reference() {
     for text in ["q4s:block32:f16", "q8s:tensor:f32"] {
         let scheme: QuantScheme = text.parse().unwrap();
         let q = ctx().quantize(&data, &shape, &scheme).unwrap();
-        assert_eq!(compare(&data, &q), Ok(Allowances::default()), "{text}");
+        common::assert_agreement(compare(&data, &q), text);
         let back = ctx().dequantize(&q).unwrap();
         assert!(
             back == reference::dequantize(&q).unwrap(),

@@ -4,6 +4,7 @@
 mod common;
 
 use common::ctx;
+use wgquant::agreement::compare_calibrated;
 use wgquant::reference::calibrate::{fake_quantize, quantize_calibrated};
 use wgquant::reference::matmul::integer_linear;
 use wgquant::{reference, synth, Calibration, Calibrator, Error, QuantScheme, QuantizedTensor};
@@ -11,26 +12,7 @@ use wgquant::{reference, synth, Calibration, Calibrator, Error, QuantScheme, Qua
 /// GPU result equals the reference: scales bit for bit, and codes equal the reference's encoding
 /// with the GPU's scales.
 fn assert_agrees(data: &[f32], gpu: &QuantizedTensor, want: &QuantizedTensor, what: &str) {
-    assert_eq!(gpu.scales.len(), want.scales.len(), "{what}");
-    let differing = gpu
-        .scales
-        .iter()
-        .zip(&want.scales)
-        .filter(|(a, b)| a.to_bits() != b.to_bits())
-        .count();
-    assert_eq!(differing, 0, "{what}: {differing} scales differ");
-    assert_eq!(gpu.zeros, want.zeros, "{what}: zero points");
-    let layout = gpu.layout().unwrap();
-    let recoded = reference::encode_with_params(
-        data,
-        &layout,
-        &gpu.scheme,
-        gpu.scales.clone(),
-        gpu.zeros.clone(),
-        gpu.global_scale,
-    )
-    .unwrap();
-    assert_eq!(gpu.codes, recoded.codes, "{what}: codes");
+    common::assert_agreement(compare_calibrated(data, gpu, want), what);
 }
 
 #[test]
@@ -49,7 +31,7 @@ fn calibrated_gpu_matches_reference() {
         "q4s:tensor:f32",
         "e4m3:tensor:f16",
     ];
-    let mut cases = 0;
+    let (mut cases, mut supported) = (0, 0);
     for (i, shape) in shapes.iter().enumerate() {
         let n: usize = shape.iter().product();
         let data = if i == 1 {
@@ -64,6 +46,10 @@ fn calibrated_gpu_matches_reference() {
                 Calibration::Percentile(90.0),
                 Calibration::Mse,
             ] {
+                // What the library says it takes: the method for the scheme, the scheme for the
+                // shape.
+                let layout = wgquant::Layout::new(&scheme, shape);
+                supported += (c.check(&scheme).is_ok() && layout.is_ok()) as usize;
                 let want = quantize_calibrated(&data, shape, &scheme, c);
                 let gpu = ctx().quantize_calibrated(&data, shape, &scheme, c);
                 match want {
@@ -82,7 +68,7 @@ fn calibrated_gpu_matches_reference() {
         }
     }
     eprintln!("{cases} calibrated cases agree");
-    assert!(cases > 50);
+    assert_eq!(cases, supported, "every supported case ran");
 }
 
 #[test]
@@ -319,4 +305,25 @@ fn unsupported_calibrations_are_typed() {
             .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{p}: {err}");
     }
+}
+
+#[test]
+fn calibrated_comparison_allows_one_step_and_nothing_more() {
+    let data = synth::normal(8 * 64, 1.0, 3);
+    let scheme: QuantScheme = "q4s:block32:f16".parse().unwrap();
+    let want = quantize_calibrated(&data, &[8, 64], &scheme, Calibration::Mse).unwrap();
+    let layout = want.layout().unwrap();
+    let with_scale = |s: f32| {
+        let mut scales = want.scales.clone();
+        scales[3] = s;
+        reference::encode_with_params(&data, &layout, &scheme, scales, Vec::new(), None).unwrap()
+    };
+    // The next F16 value up: what a raw scale 2 ulp away can convert to.
+    let next = half::f16::from_bits(half::f16::from_f32(want.scales[3]).to_bits() + 1).to_f32();
+    let counts = compare_calibrated(&data, &with_scale(next), &want).unwrap();
+    assert_eq!(counts.scale_ulp, 1);
+    assert!(compare_calibrated(&data, &with_scale(want.scales[3] * 1.1), &want).is_err());
+    let mut wrong_code = want.clone();
+    wrong_code.codes[5] ^= 0x40; // code 1 of the word, four steps off
+    assert!(compare_calibrated(&data, &wrong_code, &want).is_err());
 }

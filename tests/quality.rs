@@ -7,14 +7,18 @@ use wgquant::{synth, QuantScheme};
 
 #[test]
 fn sqnr_matches_spec_section_9() {
-    // Per-tensor SQNR hangs on the single largest of 1 Mi samples (over seeds 1..=11 it spans
-    // 38.25..39.62 dB); seed 1's maximum, 4.86, is close to the median maximum of 1 Mi normal
-    // samples (about 4.9), as in the NUMERICS table's measurement. The block rows barely move
-    // with the seed.
+    // These rows hold for any seed: blocks (and a float format's relative precision) average
+    // over many samples. Per-tensor Q8S hangs on the single largest sample, so its row is
+    // checked against the noise model below instead of one seed's maximum.
     let shape = [1024, 1024];
-    let data = synth::normal(1024 * 1024, 1.0, 1);
+    for seed in [1, 2, 3] {
+        let data = synth::normal(1024 * 1024, 1.0, seed);
+        check_rows(&data, &shape, seed);
+    }
+}
+
+fn check_rows(data: &[f32], shape: &[usize], seed: u64) {
     for (text, want) in [
-        ("q8s:tensor:f32", 38.9),
         ("q8s:block32:f32", 45.4),
         ("e4m3:tensor:f32", 31.5),
         ("q4s:block32:f32", 20.3),
@@ -23,12 +27,12 @@ fn sqnr_matches_spec_section_9() {
         ("e2m1:block16:e4m3", 20.4),
     ] {
         let scheme: QuantScheme = text.parse().unwrap();
-        let q = ctx().quantize(&data, &shape, &scheme).unwrap();
-        let got = wgquant::metrics::sqnr_db(&data, &ctx().dequantize(&q).unwrap());
-        eprintln!("{text}: SQNR {got:.2} dB (NUMERICS {want})");
+        let q = ctx().quantize(data, shape, &scheme).unwrap();
+        let got = wgquant::metrics::sqnr_db(data, &ctx().dequantize(&q).unwrap());
+        eprintln!("seed {seed} {text}: SQNR {got:.2} dB (NUMERICS {want})");
         assert!(
             (got - want).abs() <= 0.3,
-            "{text}: {got:.2} dB, NUMERICS says {want}"
+            "seed {seed} {text}: {got:.2} dB, NUMERICS says {want}"
         );
     }
 }

@@ -51,8 +51,9 @@ fn transformer_layer(hidden: usize) -> Vec<Weight> {
         .collect()
 }
 
-/// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types.
-fn demo_formats() -> Vec<Format> {
+/// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types: the
+/// demo's rows.
+pub fn demo_formats() -> Vec<Format> {
     let mut out: Vec<Format> = representative_schemes()
         .into_iter()
         .map(Format::Scheme)

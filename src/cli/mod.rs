@@ -8,7 +8,7 @@ mod inspect;
 mod quantize;
 
 pub use bench::{bench, BenchArgs};
-pub use demo::demo;
+pub use demo::{demo, demo_formats};
 pub use info::info;
 pub use inspect::{describe, inspect};
 pub use quantize::{dequantize, quantize, FileFormat, QuantizeArgs};

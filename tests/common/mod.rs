@@ -16,6 +16,33 @@ pub fn ctx() -> &'static GpuContext {
     })
 }
 
+/// Whether the adapter is lavapipe (llvmpipe, Vulkan or GL), whose arithmetic gives NUMERICS
+/// section 8's allowances a count of zero.
+pub fn exact_adapter() -> bool {
+    ctx().adapter_info().name.contains("llvmpipe")
+}
+
+/// Checks a GPU result's agreement with the reference (`wgquant::agreement`): any difference
+/// NUMERICS section 8 does not allow fails on every adapter; the allowed ones are reported, and
+/// on lavapipe there must be none.
+pub fn assert_agreement(
+    result: Result<wgquant::agreement::Allowances, String>,
+    what: &str,
+) -> wgquant::agreement::Allowances {
+    let counts = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+    if counts != Default::default() {
+        eprintln!("{what}: allowed differences {counts:?}");
+    }
+    if exact_adapter() {
+        assert_eq!(
+            counts,
+            Default::default(),
+            "{what}: lavapipe agrees bit for bit"
+        );
+    }
+    counts
+}
+
 /// `data` of `shape` quantized on the GPU with the scheme named `scheme`.
 pub fn quantized(data: &[f32], shape: &[usize], scheme: &str) -> wgquant::QuantizedTensor {
     let scheme: wgquant::QuantScheme = scheme.parse().unwrap();
