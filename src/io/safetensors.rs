@@ -2,8 +2,12 @@
 //! each error, reads one tensor at a time (peak memory is one tensor, not the model), and a
 //! writer that streams tensors in header order.
 //!
-//! Own code rather than the `safetensors` crate: that crate validates a whole in-memory (or
-//! mmapped) buffer and some of its errors do not say which tensor is wrong.
+//! Own code rather than the `safetensors` crate (0.8), which `tests/safetensors_crate.rs` uses as
+//! this reader's oracle, for two measured reasons. Streaming: `SafeTensors::read_metadata` refuses
+//! any slice but the whole file (header and data), so it needs an mmap (unsafe) or the file in
+//! memory: 90.9 MB for all-MiniLM-L6-v2, where this reader holds one tensor at a time (46.9 MB
+//! at most, the word embeddings). Errors: of the five hostile headers in that test, the crate's
+//! message names the tensor in one (an overlap); this reader names it in all five.
 
 use std::collections::BTreeMap;
 use std::fs::File;
