@@ -512,7 +512,9 @@ fn gguf_output_reads_back_with_gguf_py() {
                     _ => bytemuck::pod_collect_to_vec(&bytes),
                 };
                 let gty = wgquant::convert::Target::parse(&t.scheme, OutputFormat::Gguf).unwrap();
-                let Target::Gguf(gty) = gty else { panic!() };
+                let Target::Format(wgquant::Format::Gguf(gty)) = gty else {
+                    panic!()
+                };
                 let ours = reference::gguf::dequantize(
                     &reference::gguf::quantize(&floats, &e.shape, gty).unwrap(),
                 )

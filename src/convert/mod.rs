@@ -26,7 +26,7 @@ use crate::io::gguf::{GgufWriter, MetaValue};
 use crate::io::model::{dtype_key, open_checkpoint, scheme_key, shape_key, FORMAT_VERSION};
 use crate::io::safetensors::{io_error, Dtype, SafetensorsWriter, TensorEntry};
 use crate::metrics::sqnr_db;
-use crate::scheme::{Format, QuantMode, QuantScheme};
+use crate::scheme::{Format, QuantMode};
 use floats::Floats;
 pub use output::{remove_partial_outputs, TempOutput};
 use plan::{gguf_info, plan, wgquant_entries, Plan};
@@ -42,12 +42,10 @@ pub enum OutputFormat {
     Gguf,
 }
 
-/// What a tensor becomes.
+/// What a tensor becomes: a quantized format, or plain F16 or F32 (GGUF output only).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Target {
-    Scheme(QuantScheme),
-    Gguf(GgufType),
-    /// Plain F16 or F32 (GGUF output only).
+    Format(Format),
     Float(Dtype),
 }
 
@@ -60,7 +58,7 @@ impl Target {
             (OutputFormat::Gguf, "f16") => Ok(Target::Float(Dtype::F16)),
             (OutputFormat::Gguf, "f32") => Ok(Target::Float(Dtype::F32)),
             (OutputFormat::Gguf, _) => match GgufType::from_name(&t) {
-                Some(ty) => Ok(Target::Gguf(ty)),
+                Some(ty) => Ok(Target::Format(Format::Gguf(ty))),
                 None => {
                     let names: Vec<String> = GgufType::ALL.iter().map(|t| t.to_string()).collect();
                     Err(Error::Usage(format!(
@@ -75,7 +73,7 @@ impl Target {
                 ))),
                 Format::Scheme(scheme) => {
                     scheme.validate()?;
-                    Ok(Target::Scheme(scheme))
+                    Ok(Target::Format(Format::Scheme(scheme)))
                 }
             },
         }
@@ -83,8 +81,7 @@ impl Target {
 
     fn label(&self) -> String {
         match self {
-            Target::Scheme(s) => s.to_string(),
-            Target::Gguf(t) => t.to_string(),
+            Target::Format(f) => f.to_string(),
             Target::Float(d) => d.name().to_ascii_lowercase(),
         }
     }
@@ -169,7 +166,8 @@ pub fn convert(
     progress: &mut dyn FnMut(&Progress<'_>),
 ) -> Result<Report> {
     let start = Instant::now();
-    if opts.format == OutputFormat::Gguf && matches!(opts.target, Target::Scheme(_)) {
+    if opts.format == OutputFormat::Gguf && matches!(opts.target, Target::Format(Format::Scheme(_)))
+    {
         return Err(Error::Usage(
             "--format gguf needs a GGUF type, f16 or f32".into(),
         ));
@@ -201,7 +199,7 @@ pub fn convert(
                 });
             }
             let p = plan(e, opts);
-            if let Plan::Quantize(Target::Scheme(s)) = &p {
+            if let Plan::Quantize(Target::Format(Format::Scheme(s))) = &p {
                 opts.calibration.check(s).map_err(|err| Error::Format {
                     file: f.path.display().to_string(),
                     tensor: Some(e.name.clone()),
@@ -345,7 +343,7 @@ fn convert_tensor(
     let original = floats.to_f32();
     let t0 = Instant::now();
     let (parts, restored): (Vec<Vec<u8>>, Vec<f32>) = match (target, format) {
-        (Target::Scheme(s), _) => {
+        (Target::Format(Format::Scheme(s)), _) => {
             let q = floats.quantize(ctx, &entry.shape, &s, calibration)?;
             report.gpu_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
             let mut parts = vec![q.code_bytes(), q.scale_bytes()];
@@ -357,7 +355,7 @@ fn convert_tensor(
             }
             (parts, ctx.dequantize(&q)?)
         }
-        (Target::Gguf(ty), _) => {
+        (Target::Format(Format::Gguf(ty)), _) => {
             let t = floats.quantize_gguf(ctx, &entry.shape, ty)?;
             report.gpu_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
             let restored = ctx.dequantize_gguf(&t)?;

@@ -9,7 +9,7 @@ use crate::io::gguf::{GgmlType, GgufTensorInfo};
 use crate::io::model::{code_dtype, scale_dtype};
 use crate::io::safetensors::{Dtype, OutEntry, TensorEntry};
 use crate::layout::Layout;
-use crate::scheme::{QuantLevel, QuantMode, QuantParam};
+use crate::scheme::{Format, QuantLevel, QuantMode, QuantParam};
 
 /// What happens to one input tensor.
 #[derive(Debug, Clone)]
@@ -41,14 +41,14 @@ pub(super) fn plan(entry: &TensorEntry, opts: &ConvertOptions) -> Plan {
     let shape = &entry.shape;
     let last = shape.last().copied().unwrap_or(0);
     let fits = match target {
-        Target::Scheme(s) => {
+        Target::Format(Format::Scheme(s)) => {
             let block_ok = match s.level {
                 QuantLevel::Tensor => true,
                 QuantLevel::Block(b) => b.dims().last().is_some_and(|&c| c > 0 && last % c == 0),
             };
             block_ok && Layout::new(&s, shape).is_ok()
         }
-        Target::Gguf(_) => last % 32 == 0,
+        Target::Format(Format::Gguf(_)) => last % 32 == 0,
         Target::Float(_) => true,
     };
     if shape.len() < 2 || !fits || entry.elements() == 0 {
@@ -65,7 +65,7 @@ pub(super) fn plan(entry: &TensorEntry, opts: &ConvertOptions) -> Plan {
 
 /// The file entries a planned tensor becomes in a wgquant file.
 pub(super) fn wgquant_entries(entry: &TensorEntry, plan: &Plan) -> Result<Vec<OutEntry>> {
-    let Plan::Quantize(Target::Scheme(s)) = plan else {
+    let Plan::Quantize(Target::Format(Format::Scheme(s))) = plan else {
         return Ok(vec![OutEntry::new(
             &entry.name,
             entry.dtype,
@@ -105,7 +105,7 @@ pub(super) fn wgquant_entries(entry: &TensorEntry, plan: &Plan) -> Result<Vec<Ou
 /// The GGUF tensor a planned tensor becomes.
 pub(super) fn gguf_info(entry: &TensorEntry, plan: &Plan, file: &Path) -> Result<GgufTensorInfo> {
     let ty = match plan {
-        Plan::Quantize(Target::Gguf(t)) => GgmlType::Block(*t),
+        Plan::Quantize(Target::Format(Format::Gguf(t))) => GgmlType::Block(*t),
         Plan::Quantize(Target::Float(Dtype::F16)) => GgmlType::F16,
         Plan::Quantize(_) => GgmlType::F32,
         Plan::Pass(_) => match entry.dtype {
