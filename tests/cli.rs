@@ -61,3 +61,58 @@ fn missing_adapter_names_the_fix() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bench_filters_measure_only_what_is_asked() {
+    let json = std::env::temp_dir().join("wgquant-test-bench-filters.json");
+    let out = wgquant()
+        .args([
+            "bench",
+            "--only",
+            "quantize",
+            "--schemes",
+            "q8s:block32:f32,q4s:block32:f16",
+            "--size",
+            "8192",
+            "--reps",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let records = report["records"].as_array().unwrap();
+    // The roofline copy always runs; then device and end-to-end quantize per scheme.
+    let kinds: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["kernel"].as_str().unwrap(), r["scheme"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("copy", "-"),
+            ("quantize", "q8s:block32:f32"),
+            ("quantize", "q8s:block32:f32"),
+            ("quantize", "q4s:block32:f16"),
+            ("quantize", "q4s:block32:f16"),
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|r| r["median_s"].as_f64().unwrap() >= r["min_s"].as_f64().unwrap()));
+    assert!(records
+        .iter()
+        .all(|r| r["shape"] == serde_json::json!([2, 4096]) || r["kernel"] == "copy"));
+    let _ = std::fs::remove_file(&json);
+    for bad in [["--only", "gemm"], ["--size", "1000"]] {
+        let out = wgquant().arg("bench").args(bad).output().unwrap();
+        assert!(!out.status.success(), "{bad:?} was accepted");
+    }
+}

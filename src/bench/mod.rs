@@ -33,8 +33,52 @@ pub struct BenchConfig {
     /// Weight schemes of the matmul runs.
     pub matmul_schemes: Vec<String>,
     pub reps: usize,
-    /// Also time the CPU reference (quantize, at the smallest size).
+    /// The parts measured; the roofline copy always runs, since every fraction needs it.
+    pub parts: Parts,
+}
+
+/// Which parts of the suite run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub quantize: bool,
+    pub dequantize: bool,
+    pub matmul: bool,
+    /// The CPU reference's quantize, at the smallest size.
     pub cpu: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        quantize: true,
+        dequantize: true,
+        matmul: true,
+        cpu: true,
+    };
+
+    /// Parts from names: `copy` (always measured), `quantize`, `dequantize`, `matmul`, `cpu`.
+    pub fn from_names(names: &[String]) -> Result<Self> {
+        let mut p = Parts {
+            quantize: false,
+            dequantize: false,
+            matmul: false,
+            cpu: false,
+        };
+        for name in names {
+            match name.trim() {
+                "copy" => {}
+                "quantize" => p.quantize = true,
+                "dequantize" => p.dequantize = true,
+                "matmul" => p.matmul = true,
+                "cpu" => p.cpu = true,
+                other => {
+                    return Err(crate::Error::Usage(format!(
+                        "--only takes copy, quantize, dequantize, matmul and cpu, not `{other}`"
+                    )))
+                }
+            }
+        }
+        Ok(p)
+    }
 }
 
 impl BenchConfig {
@@ -48,7 +92,7 @@ impl BenchConfig {
             nk: 4096,
             matmul_schemes: vec!["q4s:block32:f16".into(), "q8s:block32:f16".into()],
             reps: 10,
-            cpu: true,
+            parts: Parts::ALL,
         }
     }
 
@@ -72,7 +116,7 @@ impl BenchConfig {
             nk: 1024,
             matmul_schemes: vec!["q4s:block32:f16".into()],
             reps: 10,
-            cpu: true,
+            parts: Parts::ALL,
         }
     }
 }
@@ -163,7 +207,21 @@ pub fn run(
     );
     let fraction = |bytes: u64, secs: f64| bytes as f64 / roofline / secs;
 
-    for &n in &cfg.sizes {
+    let sizes = match cfg.parts {
+        Parts {
+            quantize: false,
+            dequantize: false,
+            cpu: false,
+            ..
+        } => &[][..],
+        _ => &cfg.sizes[..],
+    };
+    for &n in sizes {
+        if n == 0 || !n.is_multiple_of(4096) {
+            return Err(crate::Error::Usage(format!(
+                "--size {n}: the tensors are rows of 4096, so use a positive multiple of 4096"
+            )));
+        }
         let shape = [n / 4096, 4096];
         let inputs = [synth::normal(n, 1.0, 1), synth::normal(n, 1.0, 2)];
         let dev = [
@@ -189,27 +247,31 @@ pub fn run(
                 roofline_fraction: fraction(io, t.median),
                 clock: t.clock.into(),
             };
-            let t = time(ctx, cfg.reps, |i| {
-                ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
-            })?;
-            push(rec("quantize", "device", t), &mut records);
-            let t = time_wall(cfg.reps, |i| {
-                ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
-            })?;
-            push(rec("quantize", "e2e", t), &mut records);
-            let q = [
-                ctx.quantize_tensor(&dev[0], &scheme)?,
-                ctx.quantize_tensor(&dev[1], &scheme)?,
-            ];
-            let t = time(ctx, cfg.reps, |i| {
-                let y = ctx.dequantize_tensor(&q[i % 2])?;
-                ctx.read_bytes(&y.buffer, 4).map(|_| ())
-            })?;
-            push(rec("dequantize", "device", t), &mut records);
-            let host = ctx.download_quantized(&q[0])?;
-            let t = time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
-            push(rec("dequantize", "e2e", t), &mut records);
-            if cfg.cpu && n == cfg.sizes[0] {
+            if cfg.parts.quantize {
+                let t = time(ctx, cfg.reps, |i| {
+                    ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
+                })?;
+                push(rec("quantize", "device", t), &mut records);
+                let t = time_wall(cfg.reps, |i| {
+                    ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
+                })?;
+                push(rec("quantize", "e2e", t), &mut records);
+            }
+            if cfg.parts.dequantize {
+                let q = [
+                    ctx.quantize_tensor(&dev[0], &scheme)?,
+                    ctx.quantize_tensor(&dev[1], &scheme)?,
+                ];
+                let t = time(ctx, cfg.reps, |i| {
+                    let y = ctx.dequantize_tensor(&q[i % 2])?;
+                    ctx.read_bytes(&y.buffer, 4).map(|_| ())
+                })?;
+                push(rec("dequantize", "device", t), &mut records);
+                let host = ctx.download_quantized(&q[0])?;
+                let t = time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
+                push(rec("dequantize", "e2e", t), &mut records);
+            }
+            if cfg.parts.cpu && n == sizes[0] {
                 let t = time_wall(1, |_| {
                     reference::quantize(&inputs[0], &shape, &scheme).map(|_| ())
                 })?;
@@ -219,7 +281,12 @@ pub fn run(
     }
 
     let nk = cfg.nk;
-    for &m in &cfg.matmul_m {
+    let ms = if cfg.parts.matmul {
+        &cfg.matmul_m[..]
+    } else {
+        &[][..]
+    };
+    for &m in ms {
         let x = [
             ctx.upload(&synth::normal(m * nk, 1.0, 3), &[m, nk])?,
             ctx.upload(&synth::normal(m * nk, 1.0, 4), &[m, nk])?,

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::gpu::bindings::{CopyBindings, CopyDims};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::workgroups;
-use crate::gpu::shaders::Kernel;
+use crate::gpu::shaders::{copy_constants, Kernel, COPY_VEC4S};
 
 /// (median, min, max) seconds of `reps` runs of `f(i)` after one warm-up, and which clock:
 /// GPU timestamps around the work's compute passes where the adapter has them, else wall clock.
@@ -68,9 +68,10 @@ impl Timing {
 impl GpuContext {
     /// Copies `vec4s` 16-byte words from `a` to `b` with the roofline kernel and waits.
     pub(super) fn copy_vec4(&self, a: &wgpu::Buffer, b: &wgpu::Buffer, vec4s: usize) -> Result<()> {
-        let pipeline = self
-            .pipelines
-            .get(&self.device, Kernel::Copy, &Vec::new())?;
+        let interleaved = self.adapter_info().device_type != wgpu::DeviceType::Cpu;
+        let pipeline =
+            self.pipelines
+                .get(&self.device, Kernel::Copy, &copy_constants(interleaved))?;
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let dims = CopyDims {
@@ -86,7 +87,7 @@ impl GpuContext {
             &pipeline,
             &dims,
             &bindings,
-            workgroups(vec4s as u32),
+            workgroups((vec4s as u32).div_ceil(COPY_VEC4S)),
         );
         self.queue.submit([encoder.finish()]);
         self.wait()?;

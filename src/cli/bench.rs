@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::bench::{run, svg_chart, table, BenchConfig};
+use crate::bench::{all_schemes, run, svg_chart, table, BenchConfig, Parts};
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
 use crate::io::safetensors::io_error;
@@ -27,6 +27,22 @@ pub struct BenchArgs {
     /// Write a chart of each kernel's fraction of the roofline (SVG).
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// Only these parts: copy, quantize, dequantize, matmul, cpu (comma-separated; the
+    /// roofline copy always runs).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Quantize/dequantize schemes (comma-separated), or `all`.
+    #[arg(long, value_delimiter = ',')]
+    pub schemes: Vec<String>,
+    /// Elements of the quantize/dequantize tensors (a multiple of 4096).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// M of the matmul runs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub m: Vec<usize>,
+    /// N = K of the matmul runs.
+    #[arg(long)]
+    pub nk: Option<usize>,
 }
 
 /// `cargo bench` passes `--bench` to the harness, which takes it and ignores it.
@@ -61,6 +77,28 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     };
     if let Some(r) = args.reps {
         cfg.reps = r;
+    }
+    if !args.only.is_empty() {
+        cfg.parts = Parts::from_names(&args.only)?;
+    }
+    match args.schemes.as_slice() {
+        [] => {}
+        [all] if all == "all" => cfg.schemes = all_schemes(),
+        list => {
+            for text in list {
+                text.parse::<crate::scheme::QuantScheme>()?.validate()?;
+            }
+            cfg.schemes = list.to_vec();
+        }
+    }
+    if let Some(n) = args.size {
+        cfg.sizes = vec![n];
+    }
+    if !args.m.is_empty() {
+        cfg.matmul_m = args.m.clone();
+    }
+    if let Some(nk) = args.nk {
+        cfg.nk = nk;
     }
     eprintln!("adapter: {}", ctx.describe());
     let report = run(&ctx, &cfg, &mut |r| {

@@ -131,6 +131,14 @@ pub(crate) fn workgroups(threads: u32) -> u32 {
     threads.div_ceil(WORKGROUP)
 }
 
+/// A grid of at least `groups` workgroups within `max` per dimension, split evenly: as few rows
+/// as fit, each no longer than needed (65,536 groups are 2 x 32,768, not 2 x 65,535).
+pub(crate) fn split_grid(groups: u32, max: u32) -> [u32; 2] {
+    let groups = groups.max(1);
+    let y = groups.div_ceil(max.max(1));
+    [groups.div_ceil(y), y]
+}
+
 impl GpuContext {
     /// Records one dispatch of `groups` workgroups, folding past 65,535 into the y dimension.
     pub(crate) fn dispatch<'a>(
@@ -141,15 +149,8 @@ impl GpuContext {
         bindings: &impl KernelBindings<'a>,
         groups: u32,
     ) {
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        let x = groups.clamp(1, max);
-        self.dispatch_grid(
-            encoder,
-            pipeline,
-            uniform,
-            bindings,
-            [x, groups.div_ceil(x)],
-        );
+        let grid = split_grid(groups, self.limits.max_compute_workgroups_per_dimension);
+        self.dispatch_grid(encoder, pipeline, uniform, bindings, grid);
     }
 
     /// Records one dispatch of exactly `grid` workgroups; binding 0 is `uniform`, then
@@ -241,5 +242,21 @@ impl GpuContext {
     ) -> Window {
         let align = self.limits.min_storage_buffer_offset_alignment.max(4) as u64;
         Window::new(buffer, first as u64, count as u64, elem_bytes as u64, align)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_grid;
+
+    #[test]
+    fn grids_cover_their_groups_with_less_than_a_row_to_spare() {
+        assert_eq!(split_grid(65_536, 65_535), [32_768, 2]);
+        assert_eq!(split_grid(0, 65_535), [1, 1]);
+        for groups in [1, 7, 65_535, 65_536, 131_071, 262_144, 4_000_000] {
+            let [x, y] = split_grid(groups, 65_535);
+            assert!(x <= 65_535 && y <= 65_535, "{groups}: {x} x {y}");
+            assert!(x * y >= groups && x * y - groups < y, "{groups}: {x} x {y}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::gpu::bindings::{Dims, IntDims, IntMatmulBindings, MatmulBindings, MatmulSrcBindings};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
-use crate::gpu::dispatch::{Chunk, Geom};
+use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
@@ -306,9 +306,7 @@ impl GpuContext {
         );
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
         let grid = if gemv {
-            let groups = (n as u32).div_ceil(GEMV_COLUMNS);
-            let gx = groups.clamp(1, max);
-            [gx, groups.div_ceil(gx)]
+            split_grid((n as u32).div_ceil(GEMV_COLUMNS), max)
         } else {
             [
                 (n as u32).div_ceil(MATMUL_TILE),

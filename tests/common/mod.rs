@@ -91,9 +91,11 @@ pub fn run_oracle(script: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
     Some(stdout)
 }
 
-/// A fresh temporary directory for one test's files.
+/// A fresh, empty temporary directory for one test's files. Its name is fixed per test, so a
+/// run replaces the previous run's files (up to 50 MB per test) instead of adding more.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wgquant-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wgquant-test-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

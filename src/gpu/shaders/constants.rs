@@ -109,6 +109,9 @@ pub const GEMV_COLUMNS: u32 = WORKGROUP / GEMV_LANES;
 /// Lanes that share one GEMV output column (WGSL `LANES`).
 pub const GEMV_LANES: u32 = 8;
 
+/// vec4 words one invocation of the roofline copy moves (WGSL `COPY_VEC4S`).
+pub const COPY_VEC4S: u32 = 8;
+
 /// Output rows and columns of one tiled-matmul workgroup (WGSL `MATMUL_TILE`).
 pub const MATMUL_TILE: u32 = 64;
 
@@ -123,6 +126,7 @@ pub fn named_constants() -> String {
     out.push_str(&format!("const WG: u32 = {WORKGROUP}u;\n"));
     out.push_str(&format!("const LANES: u32 = {GEMV_LANES}u;\n"));
     out.push_str(&format!("const MATMUL_TILE: u32 = {MATMUL_TILE}u;\n"));
+    out.push_str(&format!("const COPY_VEC4S: u32 = {COPY_VEC4S}u;\n"));
     out.push_str(&format!("const INT_TILE: u32 = {INT_TILE}u;\n"));
     declare::<ElementKind>(&mut out);
     declare::<QuantParam>(&mut out);

@@ -1,9 +1,10 @@
 //! Every specialization the host can request, for the naga test that validates each.
 
 use super::{
-    calibrate_constants, dequantize_constants, fake_quantize_constants, gguf_constants,
-    histogram_constants, quantize_blocks_applies, quantize_blocks_constants, quantize_constants,
-    reduce_constants, Constants, DType, ElementKind, Kernel, KernelEnum, ReduceOut, WeightKind,
+    calibrate_constants, copy_constants, dequantize_constants, fake_quantize_constants,
+    gguf_constants, histogram_constants, quantize_blocks_applies, quantize_blocks_constants,
+    quantize_constants, reduce_constants, Constants, DType, ElementKind, Kernel, KernelEnum,
+    ReduceOut, WeightKind,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -110,7 +111,9 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             }
         }
     }
-    out.push((Kernel::Copy, Vec::new()));
+    for interleaved in [false, true] {
+        out.push((Kernel::Copy, copy_constants(interleaved)));
+    }
     out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     out.dedup();
     out

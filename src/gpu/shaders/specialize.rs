@@ -125,6 +125,12 @@ pub fn calibrate_constants(
     c
 }
 
+/// Constants of the roofline copy: interleaved (coalesced) walks on GPUs, consecutive runs per
+/// invocation on CPU adapters.
+pub fn copy_constants(interleaved: bool) -> Constants {
+    vec![("INTERLEAVED", interleaved as u8 as f64)]
+}
+
 /// Constants of the histogram kernel.
 pub fn histogram_constants(input: DType) -> Constants {
     vec![("INPUT", input.code())]
