@@ -31,7 +31,6 @@ struct Geom {
 }
 
 @group(0) @binding(0) var<uniform> g: Geom;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
 
 const TWO_POW_M24: f32 = 5.9604645e-8;
 
@@ -70,11 +69,6 @@ fn widen(word: u32, i: u32, dtype: u32) -> f32 {
 // The word of `dtype` element i.
 fn word_of(i: u32, dtype: u32) -> u32 {
     return select(i / 2u, i, dtype == DTYPE_F32);
-}
-
-// Input element `i` of the bound window as f32.
-fn load_x(i: u32) -> f32 {
-    return widen(src[word_of(i, INPUT)], i, INPUT);
 }
 
 // NaN and infinities by their bits: compilers may assume floats are finite.

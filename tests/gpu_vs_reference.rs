@@ -292,3 +292,39 @@ fn repeated_call_compiles_nothing_new() {
     assert_eq!(ctx.pipelines_compiled(), before);
     assert_eq!(q, q2);
 }
+
+/// The vec4 one-pass kernel (f32 rows tiled by blocks of whole vec4) against the reference, for
+/// every scheme the one-pass kernels take, on data with -0.0, subnormals and exact zeros, and
+/// with a NaN and an infinity reported at the reference's index.
+#[test]
+fn vec4_path_matches_reference() {
+    use wgquant::gpu::shaders::{quantize_blocks_applies, quantize_vec4_applies};
+    let shape = [6, 128];
+    let mut data = random_data(6 * 128, 21);
+    data[3] = -0.0;
+    data[5] = -1e-40;
+    data[64..96].fill(0.0);
+    let mut ran = 0;
+    for block in [16, 32, 64] {
+        for scheme in schemes(QuantLevel::block([block])) {
+            if !quantize_blocks_applies(&scheme) {
+                continue;
+            }
+            let layout = wgquant::Layout::new(&scheme, &shape).unwrap();
+            assert!(quantize_vec4_applies(&layout, wgquant::DType::F32), "{scheme}");
+            check(&data, &shape, &scheme);
+            for (at, bad) in [(200, f32::NAN), (77, f32::INFINITY)] {
+                let mut broken = data.clone();
+                broken[at] = bad;
+                broken[at + 9] = f32::NAN;
+                assert_eq!(
+                    ctx().quantize(&broken, &shape, &scheme).unwrap_err(),
+                    reference::quantize(&broken, &shape, &scheme).unwrap_err(),
+                    "{scheme}"
+                );
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran > 0);
+}

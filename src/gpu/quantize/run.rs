@@ -10,8 +10,8 @@ use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{workgroups, Chunk, Geom};
 use crate::gpu::shaders::{
-    calibrate_constants, quantize_blocks_constants, quantize_constants, reduce_constants, DType,
-    Kernel, ReduceOut, PER_THREAD_MAX,
+    calibrate_constants, quantize_blocks_constants, quantize_constants, quantize_vec4_applies,
+    quantize_vec4_constants, reduce_constants, DType, Kernel, ReduceOut, PER_THREAD_MAX,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -214,11 +214,17 @@ impl QuantizeRun<'_> {
         chunk: &Chunk,
         slot: usize,
     ) -> Result<()> {
-        let pipeline = self.ctx.pipelines.get(
-            &self.ctx.device,
-            Kernel::QuantizeBlocks,
-            &quantize_blocks_constants(self.scheme, self.x.dtype),
-        )?;
+        let (kernel, constants) = if quantize_vec4_applies(self.layout, self.x.dtype) {
+            let c = quantize_vec4_constants(self.scheme, self.layout.block_cols);
+            (Kernel::QuantizeVec4, c)
+        } else {
+            let c = quantize_blocks_constants(self.scheme, self.x.dtype);
+            (Kernel::QuantizeBlocks, c)
+        };
+        let pipeline = self
+            .ctx
+            .pipelines
+            .get(&self.ctx.device, kernel, &constants)?;
         let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
         let geom = Geom {
             count: (chunk.blocks(self.layout).1 - geom.scale_base as usize + 1) as u32,

@@ -3,8 +3,8 @@
 use super::{
     calibrate_constants, copy_constants, dequantize_constants, fake_quantize_constants,
     gguf_constants, histogram_constants, quantize_blocks_applies, quantize_blocks_constants,
-    quantize_constants, reduce_constants, Constants, DType, ElementKind, Kernel, KernelEnum,
-    ReduceOut, WeightKind,
+    quantize_constants, quantize_vec4_constants, reduce_constants, Constants, DType, ElementKind,
+    Kernel, KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -42,6 +42,12 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                                 Kernel::QuantizeBlocks,
                                 quantize_blocks_constants(&s, input),
                             ));
+                            for block in [16, 32, VEC4_BLOCK_MAX] {
+                                out.push((
+                                    Kernel::QuantizeVec4,
+                                    quantize_vec4_constants(&s, block),
+                                ));
+                            }
                         }
                         out.push((Kernel::FakeQuantize, fake_quantize_constants(&s, input)));
                         out.push((Kernel::Histogram, histogram_constants(input)));

@@ -29,6 +29,9 @@ pub enum Kernel {
     /// Range, scale, quantize and pack in one pass, one invocation per 1-D block of whole words
     /// (`shaders/quantize_blocks.wgsl`).
     QuantizeBlocks,
+    /// `QuantizeBlocks` for f32 input in whole blocks of up to 16 vec4, each loaded once as vec4
+    /// (`shaders/quantize_vec4.wgsl`).
+    QuantizeVec4,
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
     /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
@@ -53,10 +56,11 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
+        Kernel::QuantizeVec4,
         Kernel::Dequantize,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
@@ -103,7 +107,13 @@ impl Kernel {
 
     /// Full WGSL source: preludes + kernel.
     pub fn source(self) -> String {
-        let common = include_str!("../../../shaders/common.wgsl");
+        let geometry = include_str!("../../../shaders/common.wgsl");
+        // Binding 1 as words; quantize_vec4.wgsl reads it as vec4 instead.
+        let common = concat!(
+            include_str!("../../../shaders/common.wgsl"),
+            "\n",
+            include_str!("../../../shaders/src_words.wgsl")
+        );
         let codec = include_str!("../../../shaders/codec.wgsl");
         let weights = include_str!("../../../shaders/weights.wgsl");
         let linear = include_str!("../../../shaders/linear.wgsl");
@@ -131,6 +141,11 @@ impl Kernel {
                 common,
                 codec,
                 include_str!("../../../shaders/quantize_blocks.wgsl"),
+            ],
+            Kernel::QuantizeVec4 => vec![
+                geometry,
+                codec,
+                include_str!("../../../shaders/quantize_vec4.wgsl"),
             ],
             Kernel::Dequantize => vec![
                 common,
@@ -214,7 +229,7 @@ impl Kernel {
             Kernel::Reduce => ReduceBindings::SLOTS,
             Kernel::Calibrate => CalibrateBindings::SLOTS,
             Kernel::Quantize => QuantizeBindings::SLOTS,
-            Kernel::QuantizeBlocks => QuantizeBlocksBindings::SLOTS,
+            Kernel::QuantizeBlocks | Kernel::QuantizeVec4 => QuantizeBlocksBindings::SLOTS,
             Kernel::Dequantize => DequantizeBindings::SLOTS,
             Kernel::FakeQuantize => FakeQuantizeBindings::SLOTS,
             Kernel::Histogram => HistogramBindings::SLOTS,

@@ -90,6 +90,27 @@ pub fn quantize_blocks_constants(scheme: &QuantScheme, input: DType) -> Constant
     c
 }
 
+/// Constants of `QuantizeVec4` for blocks of `block_cols` f32 elements.
+pub fn quantize_vec4_constants(scheme: &QuantScheme, block_cols: usize) -> Constants {
+    let mut c = quantize_blocks_constants(scheme, DType::F32);
+    c.push(("VEC4S", (block_cols / 4) as f64));
+    c
+}
+
+/// Largest block `QuantizeVec4` holds in registers, in elements.
+pub const VEC4_BLOCK_MAX: usize = 64;
+
+/// Whether `QuantizeVec4` takes an f32 tensor of `layout` (for a scheme `QuantizeBlocks` takes):
+/// blocks of whole vec4, at most [`VEC4_BLOCK_MAX`] elements, that tile every row exactly.
+pub fn quantize_vec4_applies(layout: &crate::layout::Layout, input: DType) -> bool {
+    let b = layout.block_cols;
+    input == DType::F32
+        && layout.block_rows == 1
+        && b.is_multiple_of(4)
+        && b <= VEC4_BLOCK_MAX
+        && layout.cols.is_multiple_of(b)
+}
+
 /// Whether the one-pass `QuantizeBlocks` kernel handles `scheme` with MinMax: 1-D blocks of
 /// whole code words in the U32 store, one scale per block (not NVFP4).
 pub fn quantize_blocks_applies(scheme: &QuantScheme) -> bool {

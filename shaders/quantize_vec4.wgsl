@@ -1,0 +1,81 @@
+// Quantize in one pass, as quantize_blocks.wgsl, where the input is f32 and every block is a
+// whole run of VEC4S vec4 along a row (rows and block widths multiples of 4, rows a multiple
+// of the block). One invocation per block loads it once, as vec4, into registers (VEC4S is a
+// specialization constant, so the loops unroll and the indices become constants), then finds
+// its range, writes its scale (and zero point) and encodes and packs its words from the
+// registers. It calls the same block_scale, zero_point and encode as quantize_blocks.wgsl, so
+// the results are identical; only the loads differ.
+
+@group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
+@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
+// Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
+@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
+
+// vec4 per block: g.block_cols / 4, at most HELD.
+override VEC4S: u32 = 8u;
+const HELD: u32 = 16u;
+const F32_MAX: f32 = 3.40282347e38;
+
+// common.wgsl's flush_subnormal on four lanes.
+fn flush4(b: vec4<u32>) -> vec4<f32> {
+    let tiny = (b & vec4<u32>(0x7f800000u)) == vec4<u32>(0u);
+    return bitcast<vec4<f32>>(select(b, b & vec4<u32>(0x80000000u), tiny));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lb = work_item(gid, nwg, WG);
+    if (lb >= g.count) {
+        return;
+    }
+    let span = block_span(lb);
+    let first = span.first_row * g.cols + span.c0;
+    let at = (g.x_offset + first) / 4u;
+    var v: array<vec4<f32>, HELD>;
+    var lo = vec4<f32>(F32_MAX);
+    var hi = vec4<f32>(-F32_MAX);
+    var finite = true;
+    for (var k = 0u; k < VEC4S; k++) {
+        let bits = src[at + k];
+        let ok = (bits & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+        finite = finite && all(ok);
+        let f = flush4(bits);
+        v[k] = f;
+        lo = min(lo, select(vec4<f32>(F32_MAX), f, ok));
+        hi = max(hi, select(vec4<f32>(-F32_MAX), f, ok));
+    }
+    if (!finite) {
+        // Rare: report the block's first NaN or infinity.
+        for (var i = 0u; i < 4u * VEC4S; i++) {
+            if (!is_finite_bits(v[i / 4u][i % 4u])) {
+                atomicMin(&status[2u * g.status_slot], first + i);
+                break;
+            }
+        }
+    }
+    let l = min(min(lo.x, lo.y), min(lo.z, lo.w));
+    let h = max(max(hi.x, hi.y), max(hi.z, hi.w));
+    var sp = block_scale(l, h, 0.0);
+    if (sp < 0.0) {
+        atomicMin(&status[2u * g.status_slot + 1u], lb);
+        sp = 0.0;
+    }
+    out[g.scale_offset + lb] = sp;
+    var zero = 0u;
+    if (KIND == KIND_AFFINE) {
+        zero = zero_point(l, sp);
+        zeros[g.scale_offset + lb] = zero;
+    }
+    let wpr = g.cols / CPW;
+    let first_word = g.code_offset + span.first_row * wpr + span.c0 / CPW;
+    for (var w = 0u; w < 4u * VEC4S / CPW; w++) {
+        var word = 0u;
+        for (var j = 0u; j < CPW; j++) {
+            let e = w * CPW + j;
+            word |= encode(v[e / 4u][e % 4u], sp, zero, 0.0) << (j * BITS);
+        }
+        codes[first_word + w] = word;
+    }
+}
