@@ -311,7 +311,10 @@ fn vec4_path_matches_reference() {
                 continue;
             }
             let layout = wgquant::Layout::new(&scheme, &shape).unwrap();
-            assert!(quantize_vec4_applies(&layout, wgquant::DType::F32), "{scheme}");
+            assert!(
+                quantize_vec4_applies(&layout, wgquant::DType::F32),
+                "{scheme}"
+            );
             check(&data, &shape, &scheme);
             for (at, bad) in [(200, f32::NAN), (77, f32::INFINITY)] {
                 let mut broken = data.clone();

@@ -6,7 +6,7 @@ use crate::gpu::bindings::DequantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, workgroups, Geom};
-use crate::gpu::shaders::{dequantize_constants, Kernel};
+use crate::gpu::shaders::{dequantize_constants, dequantize_vec4_applies, Kernel};
 use crate::quantized::QuantizedTensor;
 use crate::scheme::QuantStore;
 
@@ -45,11 +45,14 @@ impl GpuContext {
         let layout = q.check()?;
         let y = self.storage_buffer(layout.len() as u64 * 4, "wgquant dequantized")?;
         if !layout.is_empty() {
-            let pipeline = self.pipelines.get(
-                &self.device,
-                Kernel::Dequantize,
-                &dequantize_constants(&q.scheme),
-            )?;
+            let kernel = if dequantize_vec4_applies(&layout) {
+                Kernel::DequantizeVec4
+            } else {
+                Kernel::Dequantize
+            };
+            let pipeline =
+                self.pipelines
+                    .get(&self.device, kernel, &dequantize_constants(&q.scheme))?;
             let scope = self.scope();
             let mut encoder = self.device.create_command_encoder(&Default::default());
             for chunk in plan_chunks(&layout, &q.scheme.level, self.chunk_bytes)? {

@@ -66,6 +66,9 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                         }
                     }
                     out.push((Kernel::Dequantize, dequantize_constants(&s)));
+                    if s.store == QuantStore::U32 && s.codes_per_word().is_multiple_of(4) {
+                        out.push((Kernel::DequantizeVec4, dequantize_constants(&s)));
+                    }
                 }
             }
         }

@@ -34,6 +34,9 @@ pub enum Kernel {
     QuantizeVec4,
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
+    /// `Dequantize` with vec4 stores where rows are whole words of a multiple of 4 codes
+    /// (`shaders/dequantize_vec4.wgsl`).
+    DequantizeVec4,
     /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
     GgufQuantize,
     /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
@@ -56,12 +59,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
         Kernel::QuantizeVec4,
         Kernel::Dequantize,
+        Kernel::DequantizeVec4,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
         Kernel::Matmul {
@@ -153,6 +157,12 @@ impl Kernel {
                 weights,
                 include_str!("../../../shaders/dequantize.wgsl"),
             ],
+            Kernel::DequantizeVec4 => vec![
+                common,
+                codec,
+                weights,
+                include_str!("../../../shaders/dequantize_vec4.wgsl"),
+            ],
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
                 vec![
                     common,
@@ -230,7 +240,7 @@ impl Kernel {
             Kernel::Calibrate => CalibrateBindings::SLOTS,
             Kernel::Quantize => QuantizeBindings::SLOTS,
             Kernel::QuantizeBlocks | Kernel::QuantizeVec4 => QuantizeBlocksBindings::SLOTS,
-            Kernel::Dequantize => DequantizeBindings::SLOTS,
+            Kernel::Dequantize | Kernel::DequantizeVec4 => DequantizeBindings::SLOTS,
             Kernel::FakeQuantize => FakeQuantizeBindings::SLOTS,
             Kernel::Histogram => HistogramBindings::SLOTS,
             Kernel::GgufQuantize => GgufQuantizeBindings::SLOTS,

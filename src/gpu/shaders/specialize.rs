@@ -164,6 +164,14 @@ pub fn fake_quantize_constants(scheme: &QuantScheme, input: DType) -> Constants 
     c
 }
 
+/// Whether `DequantizeVec4` takes a tensor of `layout`: the U32 store, words of a multiple of 4
+/// codes, rows of whole words.
+pub fn dequantize_vec4_applies(layout: &crate::layout::Layout) -> bool {
+    layout.store == QuantStore::U32
+        && layout.codes_per_word.is_multiple_of(4)
+        && layout.cols.is_multiple_of(layout.codes_per_word)
+}
+
 /// Constants of the dequantize kernel.
 pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
     scheme_constants(scheme)
