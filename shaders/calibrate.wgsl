@@ -115,9 +115,7 @@ fn percentile(n: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lb = work_item(gid, nwg, WG);
-    if (lb >= g.count) {
-        return;
-    }
+    if (lb >= g.count) { return; }
     let span = block_span(lb);
     let n = span.height * span.width;
     var amax = 0.0;

@@ -5,17 +5,12 @@
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = work_item(gid, nwg, WG);
+    let it = w_item(work_item(gid, nwg, WG));
+    if (it.z == 0u) { return; }
     let size = w_group_size();
-    let per_row = (g.cols + size - 1u) / size;
-    if (t >= g.rows * per_row) {
-        return;
-    }
-    let row = t / per_row;
-    let j = t % per_row;
     var vals: array<f32, 16>;
-    w_group(row, j, &vals);
-    for (var c = 0u; c < size && j * size + c < g.cols; c++) {
-        y[g.x_offset + row * g.cols + j * size + c] = vals[c];
+    w_group(it.x, it.y, &vals);
+    for (var c = 0u; c < size && it.y * size + c < g.cols; c++) {
+        y[g.x_offset + it.x * g.cols + it.y * size + c] = vals[c];
     }
 }

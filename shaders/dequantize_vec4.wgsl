@@ -6,16 +6,11 @@
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = work_item(gid, nwg, WG);
-    let per_row = g.cols / CPW;
-    if (t >= g.rows * per_row) {
-        return;
-    }
-    let row = t / per_row;
-    let j = t % per_row;
+    let it = w_item(work_item(gid, nwg, WG));
+    if (it.z == 0u) { return; }
     var vals: array<f32, 16>;
-    w_group(row, j, &vals);
-    let base = (g.x_offset + row * g.cols + j * CPW) / 4u;
+    w_group(it.x, it.y, &vals);
+    let base = (g.x_offset + it.x * g.cols + it.y * CPW) / 4u;
     for (var q = 0u; q < CPW / 4u; q++) {
         y[base + q] = vec4<f32>(vals[4u * q], vals[4u * q + 1u], vals[4u * q + 2u], vals[4u * q + 3u]);
     }

@@ -28,9 +28,7 @@ fn element(e: u32) -> Element {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = work_item(gid, nwg, WG);
-    if (e >= g.count) {
-        return;
-    }
+    if (e >= g.count) { return; }
     let el = element(e);
     let gs = global_scale[0];
     y[g.code_offset + e] = decode(encode(el.x, el.sp, el.zero, gs), el.sp, el.zero, gs);

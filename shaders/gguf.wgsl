@@ -174,9 +174,7 @@ fn quantize_block(at: u32) {
 @compute @workgroup_size(WG)
 fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let grp = work_item(gid, nwg, WG);
-    if (grp >= g.count) {
-        return;
-    }
+    if (grp >= g.count) { return; }
     for (var w = 0u; w < 17u; w++) {
         words[w] = 0u;
     }
@@ -204,8 +202,6 @@ fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn dequantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = work_item(gid, nwg, WG);
-    if (e >= g.count) {
-        return;
-    }
+    if (e >= g.count) { return; }
     out[g.x_offset + e] = bitcast<u32>(gguf_value(e));
 }

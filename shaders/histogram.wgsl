@@ -9,9 +9,7 @@ const BINS: u32 = 2048u;
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = work_item(gid, nwg, WG);
-    if (e >= g.count) {
-        return;
-    }
+    if (e >= g.count) { return; }
     let a = abs(flush_subnormal(load_x(g.x_offset + e)));
     atomicAdd(&bins[min(u32(a * bitcast<f32>(g.aux)), BINS - 1u)], 1u);
 }

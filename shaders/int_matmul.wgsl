@@ -36,9 +36,7 @@ fn widen4(nib: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = gid.x;
     let m = gid.y;
-    if (n >= d.n || m >= d.m) {
-        return;
-    }
+    if (n >= d.n || m >= d.m) { return; }
     var acc = 0.0;
     for (var k0 = 0u; k0 < d.k; k0 += d.block) {
         let k1 = min(k0 + d.block, d.k);

@@ -12,9 +12,7 @@ override COUNT_CLIPPED: bool = false;
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = work_item(gid, nwg, WG);
-    if (w >= g.count) {
-        return;
-    }
+    if (w >= g.count) { return; }
     let wpr = (g.cols + CPW - 1u) / CPW;
     let global = global_scale[0];
     // In the U32 store a word lies inside one block when blocks hold whole words: find its

@@ -3,18 +3,12 @@
 // block's range, writes its scale (and zero point), then encodes and packs its words. This fuses
 // reduce.wgsl and quantize.wgsl for the common case; the results are identical.
 
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
-@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
-// Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
-@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
+// Bindings 2-5 and `store_params` come from one_pass.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lb = work_item(gid, nwg, WG);
-    if (lb >= g.count) {
-        return;
-    }
+    if (lb >= g.count) { return; }
     let span = block_span(lb);
     let start = g.x_offset + span.first_row * g.cols + span.c0;
     var lo = 3.40282347e38;
@@ -29,24 +23,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             hi = max(hi, f);
         }
     }
-    var sp = block_scale(lo, hi, 0.0);
-    if (sp < 0.0) {
-        atomicMin(&status[2u * g.status_slot + 1u], lb);
-        sp = 0.0;
-    }
-    out[g.scale_offset + lb] = sp;
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = zero_point(lo, sp);
-        zeros[g.scale_offset + lb] = zero;
-    }
+    let p = store_params(lb, lo, hi);
     let wpr = (g.cols + CPW - 1u) / CPW;
     let first_word = g.code_offset + span.first_row * wpr + span.c0 / CPW;
     for (var w = 0u; w * CPW < span.width; w++) {
         var word = 0u;
         for (var j = 0u; j < CPW && w * CPW + j < span.width; j++) {
             let x = flush_subnormal(load_x(start + w * CPW + j));
-            word |= encode(x, sp, zero, 0.0) << (j * BITS);
+            word |= encode(x, p.sp, p.zero, 0.0) << (j * BITS);
         }
         codes[first_word + w] = word;
     }

@@ -7,11 +7,7 @@
 // the results are identical; only the loads differ.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
-@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
-// Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
-@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
+// Bindings 2-5 and `store_params` come from one_pass.wgsl.
 
 // vec4 per block: g.block_cols / 4, at most HELD.
 override VEC4S: u32 = 8u;
@@ -27,9 +23,7 @@ fn flush4(b: vec4<u32>) -> vec4<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lb = work_item(gid, nwg, WG);
-    if (lb >= g.count) {
-        return;
-    }
+    if (lb >= g.count) { return; }
     let span = block_span(lb);
     let first = span.first_row * g.cols + span.c0;
     let at = (g.x_offset + first) / 4u;
@@ -57,24 +51,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let l = min(min(lo.x, lo.y), min(lo.z, lo.w));
     let h = max(max(hi.x, hi.y), max(hi.z, hi.w));
-    var sp = block_scale(l, h, 0.0);
-    if (sp < 0.0) {
-        atomicMin(&status[2u * g.status_slot + 1u], lb);
-        sp = 0.0;
-    }
-    out[g.scale_offset + lb] = sp;
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = zero_point(l, sp);
-        zeros[g.scale_offset + lb] = zero;
-    }
+    let p = store_params(lb, l, h);
     let wpr = g.cols / CPW;
     let first_word = g.code_offset + span.first_row * wpr + span.c0 / CPW;
     for (var w = 0u; w < 4u * VEC4S / CPW; w++) {
         var word = 0u;
         for (var j = 0u; j < CPW; j++) {
             let e = w * CPW + j;
-            word |= encode(v[e / 4u][e % 4u], sp, zero, 0.0) << (j * BITS);
+            word |= encode(v[e / 4u][e % 4u], p.sp, p.zero, 0.0) << (j * BITS);
         }
         codes[first_word + w] = word;
     }

@@ -71,9 +71,7 @@ fn main(
         }
         return;
     }
-    if (group >= g.count) {
-        return;
-    }
+    if (group >= g.count) { return; }
     let r = block_range(group, lid, WG);
     part_lo[lid] = r.x;
     part_hi[lid] = r.y;

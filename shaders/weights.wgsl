@@ -58,3 +58,11 @@ fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
         (*vals)[c] = decode((word >> (c * BITS)) & ((1u << BITS) - 1u), sp, zero, gs);
     }
 }
+
+// Dequantize work item t: its row, its group of codes in the row, and whether it lies inside
+// the chunk (z = 1).
+fn w_item(t: u32) -> vec3<u32> {
+    let size = w_group_size();
+    let per_row = (g.cols + size - 1u) / size;
+    return vec3<u32>(t / per_row, t % per_row, u32(t < g.rows * per_row));
+}

@@ -270,20 +270,14 @@ fn sharded_input_and_missing_shard() {
 }
 
 /// A valid file's bytes with a header of our choosing.
-fn raw_file(header: &str, data_len: usize) -> Vec<u8> {
-    let mut v = (header.len() as u64).to_le_bytes().to_vec();
-    v.extend(header.as_bytes());
-    v.extend(vec![0u8; data_len]);
-    v
-}
 
 #[test]
 fn malformed_inputs_are_named_and_nothing_is_written() {
     let dir = common::temp_dir("malformed");
     let good = r#"{"w":{"dtype":"F32","shape":[2,32],"data_offsets":[0,256]}}"#;
-    let mut truncated = raw_file(good, 256);
+    let mut truncated = common::raw_file(good, 256);
     truncated.truncate(100);
-    let mut long_header = raw_file(good, 256);
+    let mut long_header = common::raw_file(good, 256);
     long_header[..8].copy_from_slice(&1_000_000u64.to_le_bytes());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", truncated, "truncated file?"),
@@ -291,12 +285,12 @@ fn malformed_inputs_are_named_and_nothing_is_written() {
         ("long_header", long_header, "larger than the file"),
         (
             "not_json",
-            raw_file("{this is not json}", 16),
+            common::raw_file("{this is not json}", 16),
             "not a JSON object",
         ),
         (
             "outside",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F32","shape":[2,32],"data_offsets":[0,256]}}"#,
                 128,
             ),
@@ -304,7 +298,7 @@ fn malformed_inputs_are_named_and_nothing_is_written() {
         ),
         (
             "overlap",
-            raw_file(
+            common::raw_file(
                 r#"{"a":{"dtype":"F32","shape":[32],"data_offsets":[0,128]},"b":{"dtype":"F32","shape":[32],"data_offsets":[64,192]}}"#,
                 192,
             ),
@@ -312,7 +306,7 @@ fn malformed_inputs_are_named_and_nothing_is_written() {
         ),
         (
             "unknown_dtype",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F7","shape":[4],"data_offsets":[0,4]}}"#,
                 4,
             ),
@@ -320,7 +314,7 @@ fn malformed_inputs_are_named_and_nothing_is_written() {
         ),
         (
             "size_mismatch",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F32","shape":[3,32],"data_offsets":[0,256]}}"#,
                 256,
             ),

@@ -102,47 +102,40 @@ fn the_real_model_reads_the_same_in_both_readers() {
     assert_same_reading(&bytes, "all-MiniLM-L6-v2");
 }
 
-fn raw_file(header: &str, data_len: usize) -> Vec<u8> {
-    let mut v = (header.len() as u64).to_le_bytes().to_vec();
-    v.extend(header.as_bytes());
-    v.extend(vec![0u8; data_len]);
-    v
-}
-
 #[test]
 fn hostile_headers_are_refused_by_both_and_named_by_wgquant() {
     let cases = [
         (
             "outside",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F32","shape":[2,32],"data_offsets":[0,256]}}"#,
                 128,
             ),
         ),
         (
             "overlap",
-            raw_file(
+            common::raw_file(
                 r#"{"v":{"dtype":"F32","shape":[32],"data_offsets":[0,128]},"w":{"dtype":"F32","shape":[32],"data_offsets":[64,192]}}"#,
                 192,
             ),
         ),
         (
             "unknown_dtype",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F7","shape":[4],"data_offsets":[0,4]}}"#,
                 4,
             ),
         ),
         (
             "size_mismatch",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F32","shape":[3,32],"data_offsets":[0,256]}}"#,
                 256,
             ),
         ),
         (
             "huge_shape",
-            raw_file(
+            common::raw_file(
                 r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#,
                 4,
             ),

@@ -91,6 +91,14 @@ pub fn run_oracle(script: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
     Some(stdout)
 }
 
+/// A safetensors file's bytes with a header of our choosing and `data_len` zero bytes of data.
+pub fn raw_file(header: &str, data_len: usize) -> Vec<u8> {
+    let mut v = (header.len() as u64).to_le_bytes().to_vec();
+    v.extend(header.as_bytes());
+    v.extend(vec![0u8; data_len]);
+    v
+}
+
 /// A fresh, empty temporary directory for one test's files. Its name is fixed per test, so a
 /// run replaces the previous run's files (up to 50 MB per test) instead of adding more.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {

@@ -121,6 +121,7 @@ impl Kernel {
         let codec = include_str!("../../../shaders/codec.wgsl");
         let weights = include_str!("../../../shaders/weights.wgsl");
         let linear = include_str!("../../../shaders/linear.wgsl");
+        let one_pass = include_str!("../../../shaders/one_pass.wgsl");
         let gguf_blocks = include_str!("../../../shaders/gguf_blocks.wgsl");
         let weights_of = |weight: WeightKind| -> Vec<&str> {
             match weight {
@@ -144,24 +145,24 @@ impl Kernel {
             Kernel::QuantizeBlocks => vec![
                 common,
                 codec,
+                one_pass,
                 include_str!("../../../shaders/quantize_blocks.wgsl"),
             ],
             Kernel::QuantizeVec4 => vec![
                 geometry,
                 codec,
+                one_pass,
                 include_str!("../../../shaders/quantize_vec4.wgsl"),
             ],
-            Kernel::Dequantize => vec![
+            Kernel::Dequantize | Kernel::DequantizeVec4 => vec![
                 common,
                 codec,
                 weights,
-                include_str!("../../../shaders/dequantize.wgsl"),
-            ],
-            Kernel::DequantizeVec4 => vec![
-                common,
-                codec,
-                weights,
-                include_str!("../../../shaders/dequantize_vec4.wgsl"),
+                if self == Kernel::Dequantize {
+                    include_str!("../../../shaders/dequantize.wgsl")
+                } else {
+                    include_str!("../../../shaders/dequantize_vec4.wgsl")
+                },
             ],
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
                 vec![
