@@ -1,10 +1,10 @@
-// Quantize in one pass, as quantize_blocks.wgsl, where the input is f32 and every block is a
-// whole run of VEC4S vec4 along a row (rows and block widths multiples of 4, rows a multiple
-// of the block). One invocation per block loads it once, as vec4, into registers (VEC4S is a
-// specialization constant, so the loops unroll and the indices become constants), then finds
-// its range, writes its scale (and zero point) and encodes and packs its words from the
-// registers. It calls the same block_scale, zero_point and encode as quantize_blocks.wgsl, so
-// the results are identical; only the loads differ.
+// Quantize in one pass, as quantize_blocks.wgsl, where every block is a whole run of vec4 loads
+// along a row: 4 f32 or 8 f16/bf16 elements per load, block widths multiples of that, rows a
+// multiple of the block. One invocation per block loads it once into registers (VEC4S, the
+// block's f32 vec4, is a specialization constant, so the loops unroll and the indices become
+// constants), then finds its range, writes its scale (and zero point) and encodes and packs
+// its words from the registers. It calls the same block_scale, zero_point and encode as
+// quantize_blocks.wgsl, so the results are identical; only the loads differ.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
 // Bindings 2-5 and `store_params` come from one_pass.wgsl.
@@ -13,6 +13,29 @@
 override VEC4S: u32 = 8u;
 const HELD: u32 = 16u;
 const F32_MAX: f32 = 3.40282347e38;
+
+// The f32 bits of one 16-bit input element (f16 and bf16 widen exactly).
+fn widen_bits(h: u32) -> u32 {
+    if (INPUT == DTYPE_F16) {
+        return bitcast<u32>(f16_bits_to_f32(h));
+    }
+    return h << 16u;
+}
+
+// The f32 bits of the block's elements 4k .. 4k + 3, its first load at `at`.
+fn load4(at: u32, k: u32) -> vec4<u32> {
+    if (INPUT == DTYPE_F32) {
+        return src[at + k];
+    }
+    let w = src[at + k / 2u];
+    let pair = select(w.zw, w.xy, k % 2u == 0u);
+    return vec4<u32>(
+        widen_bits(pair.x & 0xffffu),
+        widen_bits(pair.x >> 16u),
+        widen_bits(pair.y & 0xffffu),
+        widen_bits(pair.y >> 16u),
+    );
+}
 
 // common.wgsl's flush_subnormal on four lanes.
 fn flush4(b: vec4<u32>) -> vec4<f32> {
@@ -26,13 +49,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (lb >= g.count) { return; }
     let span = block_span(lb);
     let first = span.first_row * g.cols + span.c0;
-    let at = (g.x_offset + first) / 4u;
+    let at = (g.x_offset + first) / select(8u, 4u, INPUT == DTYPE_F32);
     var v: array<vec4<f32>, HELD>;
     var lo = vec4<f32>(F32_MAX);
     var hi = vec4<f32>(-F32_MAX);
     var finite = true;
     for (var k = 0u; k < VEC4S; k++) {
-        let bits = src[at + k];
+        let bits = load4(at, k);
         let ok = (bits & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
         finite = finite && all(ok);
         let f = flush4(bits);

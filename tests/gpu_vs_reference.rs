@@ -293,9 +293,9 @@ fn repeated_call_compiles_nothing_new() {
     assert_eq!(q, q2);
 }
 
-/// The vec4 one-pass kernel (f32 rows tiled by blocks of whole vec4) against the reference, for
-/// every scheme the one-pass kernels take, on data with -0.0, subnormals and exact zeros, and
-/// with a NaN and an infinity reported at the reference's index.
+/// The vec4 one-pass kernel (rows tiled by blocks of whole 16-byte loads) against the reference,
+/// for every scheme the one-pass kernels take, on f32, f16 and bf16 data with -0.0, subnormals
+/// and exact zeros, and with a NaN and an infinity reported at the reference's index.
 #[test]
 fn vec4_path_matches_reference() {
     use wgquant::gpu::shaders::{quantize_blocks_applies, quantize_vec4_applies};
@@ -311,11 +311,18 @@ fn vec4_path_matches_reference() {
                 continue;
             }
             let layout = wgquant::Layout::new(&scheme, &shape).unwrap();
-            assert!(
-                quantize_vec4_applies(&layout, wgquant::DType::F32),
-                "{scheme}"
-            );
+            for dtype in [
+                wgquant::DType::F32,
+                wgquant::DType::F16,
+                wgquant::DType::BF16,
+            ] {
+                assert!(quantize_vec4_applies(&layout, dtype), "{scheme} {dtype:?}");
+            }
             check(&data, &shape, &scheme);
+            let halfs: Vec<f16> = data.iter().map(|&x| f16::from_f32(x)).collect();
+            let brains: Vec<bf16> = data.iter().map(|&x| bf16::from_f32(x)).collect();
+            check_input(&halfs, &shape, &scheme, &format!("{scheme} f16"));
+            check_input(&brains, &shape, &scheme, &format!("{scheme} bf16"));
             for (at, bad) in [(200, f32::NAN), (77, f32::INFINITY)] {
                 let mut broken = data.clone();
                 broken[at] = bad;

@@ -9,12 +9,14 @@
 mod render;
 mod timing;
 
+use half::{bf16, f16};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::matmul::MatmulPath;
+use crate::gpu::shaders::DType;
 use crate::layout::Layout;
 use crate::scheme::QuantScheme;
 use crate::{reference, synth};
@@ -35,6 +37,8 @@ pub struct BenchConfig {
     pub reps: usize,
     /// The parts measured; the roofline copy always runs, since every fraction needs it.
     pub parts: Parts,
+    /// Element type of the quantize inputs (device-resident figures; end-to-end ones are f32).
+    pub input: DType,
 }
 
 /// Which parts of the suite run.
@@ -93,6 +97,7 @@ impl BenchConfig {
             matmul_schemes: vec!["q4s:block32:f16".into(), "q8s:block32:f16".into()],
             reps: 10,
             parts: Parts::ALL,
+            input: DType::F32,
         }
     }
 
@@ -117,6 +122,7 @@ impl BenchConfig {
             matmul_schemes: vec!["q4s:block32:f16".into()],
             reps: 10,
             parts: Parts::ALL,
+            input: DType::F32,
         }
     }
 }
@@ -224,16 +230,28 @@ pub fn run(
         }
         let shape = [n / 4096, 4096];
         let inputs = [synth::normal(n, 1.0, 1), synth::normal(n, 1.0, 2)];
-        let dev = [
-            ctx.upload(&inputs[0], &shape)?,
-            ctx.upload(&inputs[1], &shape)?,
-        ];
+        let upload = |x: &[f32]| match cfg.input {
+            DType::F32 => ctx.upload(x, &shape),
+            DType::F16 => ctx.upload(
+                &x.iter().map(|&v| f16::from_f32(v)).collect::<Vec<_>>(),
+                &shape,
+            ),
+            DType::BF16 => ctx.upload(
+                &x.iter().map(|&v| bf16::from_f32(v)).collect::<Vec<_>>(),
+                &shape,
+            ),
+        };
+        let dev = [upload(&inputs[0])?, upload(&inputs[1])?];
+        // Device-resident figures read `cfg.input`; end-to-end and CPU ones read f32.
+        let device = match cfg.input {
+            DType::F32 => "device".to_string(),
+            other => format!("device {other:?}").to_lowercase(),
+        };
         for text in &cfg.schemes {
             let scheme: QuantScheme = text.parse()?;
             let layout = Layout::new(&scheme, &shape)?;
             let q_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
-            let io = n as u64 * 4 + q_bytes;
-            let rec = |kernel: &str, path: &str, t: Timing| Record {
+            let rec = |kernel: &str, path: &str, input_bytes: usize, t: Timing| Record {
                 kernel: kernel.into(),
                 scheme: text.clone(),
                 path: path.into(),
@@ -241,21 +259,21 @@ pub fn run(
                 median_s: t.median,
                 min_s: t.min,
                 max_s: t.max,
-                bytes: io,
-                gb_per_s: n as f64 * 4e-9 / t.median,
+                bytes: (n * input_bytes) as u64 + q_bytes,
+                gb_per_s: (n * input_bytes) as f64 * 1e-9 / t.median,
                 gflop_per_s: None,
-                roofline_fraction: fraction(io, t.median),
+                roofline_fraction: fraction((n * input_bytes) as u64 + q_bytes, t.median),
                 clock: t.clock.into(),
             };
             if cfg.parts.quantize {
                 let t = time(ctx, cfg.reps, |i| {
                     ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
                 })?;
-                push(rec("quantize", "device", t), &mut records);
+                push(rec("quantize", &device, cfg.input.bytes(), t), &mut records);
                 let t = time_wall(cfg.reps, |i| {
                     ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
                 })?;
-                push(rec("quantize", "e2e", t), &mut records);
+                push(rec("quantize", "e2e", 4, t), &mut records);
             }
             if cfg.parts.dequantize {
                 let q = [
@@ -266,16 +284,16 @@ pub fn run(
                     let y = ctx.dequantize_tensor(&q[i % 2])?;
                     ctx.read_bytes(&y.buffer, 4).map(|_| ())
                 })?;
-                push(rec("dequantize", "device", t), &mut records);
+                push(rec("dequantize", "device", 4, t), &mut records);
                 let host = ctx.download_quantized(&q[0])?;
                 let t = time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
-                push(rec("dequantize", "e2e", t), &mut records);
+                push(rec("dequantize", "e2e", 4, t), &mut records);
             }
             if cfg.parts.cpu && n == sizes[0] {
                 let t = time_wall(1, |_| {
                     reference::quantize(&inputs[0], &shape, &scheme).map(|_| ())
                 })?;
-                push(rec("cpu quantize", "reference", t), &mut records);
+                push(rec("cpu quantize", "reference", 4, t), &mut records);
             }
         }
     }

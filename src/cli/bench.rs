@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use crate::bench::{all_schemes, run, svg_chart, table, BenchConfig, Parts};
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
+use crate::gpu::shaders::DType;
 use crate::io::safetensors::io_error;
 
 /// Options of a benchmark run (`wgquant bench` and `cargo bench`).
-#[derive(Debug, Default, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// The full suite (16/64 Mi elements, N = K = 4096); the default on real GPUs.
     #[arg(long)]
@@ -43,6 +44,9 @@ pub struct BenchArgs {
     /// N = K of the matmul runs.
     #[arg(long)]
     pub nk: Option<usize>,
+    /// Element type of the device-resident quantize inputs: f32, f16 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub input: String,
 }
 
 /// `cargo bench` passes `--bench` to the harness, which takes it and ignores it.
@@ -100,6 +104,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     if let Some(nk) = args.nk {
         cfg.nk = nk;
     }
+    cfg.input = match args.input.as_str() {
+        "f32" => DType::F32,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        other => {
+            return Err(Error::Usage(format!(
+                "--input takes f32, f16 or bf16, not `{other}`"
+            )))
+        }
+    };
     eprintln!("adapter: {}", ctx.describe());
     let report = run(&ctx, &cfg, &mut |r| {
         eprintln!(

@@ -215,7 +215,7 @@ impl QuantizeRun<'_> {
         slot: usize,
     ) -> Result<()> {
         let (kernel, constants) = if quantize_vec4_applies(self.layout, self.x.dtype) {
-            let c = quantize_vec4_constants(self.scheme, self.layout.block_cols);
+            let c = quantize_vec4_constants(self.scheme, self.x.dtype, self.layout.block_cols);
             (Kernel::QuantizeVec4, c)
         } else {
             let c = quantize_blocks_constants(self.scheme, self.x.dtype);

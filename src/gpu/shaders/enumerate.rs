@@ -45,7 +45,7 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                             for block in [16, 32, VEC4_BLOCK_MAX] {
                                 out.push((
                                     Kernel::QuantizeVec4,
-                                    quantize_vec4_constants(&s, block),
+                                    quantize_vec4_constants(&s, input, block),
                                 ));
                             }
                         }

@@ -90,9 +90,9 @@ pub fn quantize_blocks_constants(scheme: &QuantScheme, input: DType) -> Constant
     c
 }
 
-/// Constants of `QuantizeVec4` for blocks of `block_cols` f32 elements.
-pub fn quantize_vec4_constants(scheme: &QuantScheme, block_cols: usize) -> Constants {
-    let mut c = quantize_blocks_constants(scheme, DType::F32);
+/// Constants of `QuantizeVec4` for blocks of `block_cols` elements of `input`.
+pub fn quantize_vec4_constants(scheme: &QuantScheme, input: DType, block_cols: usize) -> Constants {
+    let mut c = quantize_blocks_constants(scheme, input);
     c.push(("VEC4S", (block_cols / 4) as f64));
     c
 }
@@ -100,13 +100,13 @@ pub fn quantize_vec4_constants(scheme: &QuantScheme, block_cols: usize) -> Const
 /// Largest block `QuantizeVec4` holds in registers, in elements.
 pub const VEC4_BLOCK_MAX: usize = 64;
 
-/// Whether `QuantizeVec4` takes an f32 tensor of `layout` (for a scheme `QuantizeBlocks` takes):
-/// blocks of whole vec4, at most [`VEC4_BLOCK_MAX`] elements, that tile every row exactly.
+/// Whether `QuantizeVec4` takes a tensor of `layout` and `input` (for a scheme `QuantizeBlocks`
+/// takes): blocks of whole 16-byte loads (4 f32 or 8 f16/bf16), at most [`VEC4_BLOCK_MAX`]
+/// elements, that tile every row exactly.
 pub fn quantize_vec4_applies(layout: &crate::layout::Layout, input: DType) -> bool {
     let b = layout.block_cols;
-    input == DType::F32
-        && layout.block_rows == 1
-        && b.is_multiple_of(4)
+    layout.block_rows == 1
+        && b.is_multiple_of(16 / input.bytes())
         && b <= VEC4_BLOCK_MAX
         && layout.cols.is_multiple_of(b)
 }
