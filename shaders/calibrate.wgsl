@@ -52,7 +52,7 @@ fn mse_affine(n: u32) -> vec2<f32> {
         lo = min(lo, xs[j]);
         hi = max(hi, xs[j]);
     }
-    var best = vec3<f32>(3.40282347e38, 0.0, 0.0);
+    var best = vec3<f32>(F32_MAX, 0.0, 0.0);
     for (var i = 0u; i < 10u; i++) {
         let r = 1.0 - 0.05 * f32(i);
         let lo_r = lo * r;
@@ -83,7 +83,7 @@ fn mse_symmetric(n: u32, amax: f32) -> f32 {
     if (KIND == KIND_MINIFLOAT) {
         nmax = QMAX;
     }
-    var best = vec2<f32>(3.40282347e38, 0.0);
+    var best = vec2<f32>(F32_MAX, 0.0);
     for (var i = -9; i <= 9; i++) {
         let c = fit(n, (nmax + 0.1 * f32(i)) / amax);
         if (c.x >= 0.0 && c.x < best.x) {

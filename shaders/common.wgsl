@@ -33,6 +33,7 @@ struct Geom {
 @group(0) @binding(0) var<uniform> g: Geom;
 
 const TWO_POW_M24: f32 = 5.9604645e-8;
+const F32_MAX: f32 = 3.40282347e38;
 
 // Linear work item of a 2-D dispatch (dispatches past 65,535 workgroups fold into y).
 fn work_item(gid: vec3<u32>, nwg: vec3<u32>, wg_size: u32) -> u32 {

@@ -11,8 +11,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (lb >= g.count) { return; }
     let span = block_span(lb);
     let start = g.x_offset + span.first_row * g.cols + span.c0;
-    var lo = 3.40282347e38;
-    var hi = -3.40282347e38;
+    var lo = F32_MAX;
+    var hi = -F32_MAX;
     for (var i = 0u; i < span.width; i++) {
         let x = load_x(start + i);
         if (!is_finite_bits(x)) {

@@ -12,7 +12,6 @@
 // vec4 per block: g.block_cols / 4, at most HELD.
 override VEC4S: u32 = 8u;
 const HELD: u32 = 16u;
-const F32_MAX: f32 = 3.40282347e38;
 
 // The f32 bits of one 16-bit input element (f16 and bf16 widen exactly).
 fn widen_bits(h: u32) -> u32 {

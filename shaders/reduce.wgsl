@@ -14,7 +14,6 @@ override OUT: u32 = OUT_SCALE;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
-const F32_MAX: f32 = 3.40282347e38;
 var<workgroup> part_lo: array<f32, WG>;
 var<workgroup> part_hi: array<f32, WG>;
 

@@ -213,14 +213,11 @@ pub fn run(
     );
     let fraction = |bytes: u64, secs: f64| bytes as f64 / roofline / secs;
 
-    let sizes = match cfg.parts {
-        Parts {
-            quantize: false,
-            dequantize: false,
-            cpu: false,
-            ..
-        } => &[][..],
-        _ => &cfg.sizes[..],
+    let p = cfg.parts;
+    let sizes = if p.quantize || p.dequantize || p.cpu {
+        &cfg.sizes[..]
+    } else {
+        &[][..]
     };
     for &n in sizes {
         if n == 0 || !n.is_multiple_of(4096) {

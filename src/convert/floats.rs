@@ -1,67 +1,46 @@
-//! A float tensor read from a file, kept in its own dtype so the GPU reads it as stored.
+//! A float tensor read from a file: on the GPU in its own dtype, so the kernels read it as
+//! stored, and on the host as f32 for the SQNR and the plain F16/F32 outputs.
 
 use half::{bf16, f16};
 
-use crate::calibration::Calibration;
 use crate::error::Result;
-use crate::format::GgufType;
-use crate::gpu::buffers::HostElement;
+use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
+use crate::gpu::shaders::DType;
 use crate::io::safetensors::Dtype;
-use crate::quantized::QuantizedTensor;
-use crate::scheme::QuantScheme;
 
-/// Host copy of a float tensor in its own dtype.
-pub(super) enum Floats {
-    F32(Vec<f32>),
-    F16(Vec<f16>),
-    BF16(Vec<bf16>),
+/// The kernels' element type of a float file dtype (F32, F16 or BF16; the plan passes others
+/// through).
+fn kernel_dtype(dtype: Dtype) -> DType {
+    match dtype {
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        _ => DType::F32,
+    }
 }
 
-impl Floats {
-    pub(super) fn from_bytes(dtype: Dtype, bytes: &[u8]) -> Self {
-        match dtype {
-            Dtype::F16 => Floats::F16(bytemuck::pod_collect_to_vec(bytes)),
-            Dtype::BF16 => Floats::BF16(bytemuck::pod_collect_to_vec(bytes)),
-            _ => Floats::F32(bytemuck::pod_collect_to_vec(bytes)),
-        }
-    }
+/// The tensor's bytes, as stored, in a new device tensor of `shape`.
+pub(super) fn upload(
+    ctx: &GpuContext,
+    dtype: Dtype,
+    shape: &[usize],
+    bytes: &[u8],
+) -> Result<GpuTensor> {
+    let buffer = ctx.buffer_from_bytes(bytes, "wgquant input")?;
+    GpuTensor::from_buffer(buffer, shape, kernel_dtype(dtype))
+}
 
-    pub(super) fn to_f32(&self) -> Vec<f32> {
-        fn conv<T: HostElement>(v: &[T]) -> Vec<f32> {
-            v.iter().map(|x| x.to_f32()).collect()
-        }
-        match self {
-            Floats::F32(v) => v.clone(),
-            Floats::F16(v) => conv(v),
-            Floats::BF16(v) => conv(v),
-        }
-    }
-
-    pub(super) fn quantize(
-        &self,
-        ctx: &GpuContext,
-        shape: &[usize],
-        s: &QuantScheme,
-        c: Calibration,
-    ) -> Result<QuantizedTensor> {
-        match self {
-            Floats::F32(v) => ctx.quantize_calibrated(v, shape, s, c),
-            Floats::F16(v) => ctx.quantize_calibrated(v, shape, s, c),
-            Floats::BF16(v) => ctx.quantize_calibrated(v, shape, s, c),
-        }
-    }
-
-    pub(super) fn quantize_gguf(
-        &self,
-        ctx: &GpuContext,
-        shape: &[usize],
-        ty: GgufType,
-    ) -> Result<crate::gguf::GgufTensor> {
-        match self {
-            Floats::F32(v) => ctx.quantize_gguf(v, shape, ty),
-            Floats::F16(v) => ctx.quantize_gguf(v, shape, ty),
-            Floats::BF16(v) => ctx.quantize_gguf(v, shape, ty),
-        }
+/// The tensor's values as f32 (f16 and bf16 widen exactly).
+pub(super) fn to_f32(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
+    match dtype {
+        Dtype::F16 => bytemuck::pod_collect_to_vec::<u8, f16>(bytes)
+            .iter()
+            .map(|x| x.to_f32())
+            .collect(),
+        Dtype::BF16 => bytemuck::pod_collect_to_vec::<u8, bf16>(bytes)
+            .iter()
+            .map(|x| x.to_f32())
+            .collect(),
+        _ => bytemuck::pod_collect_to_vec(bytes),
     }
 }

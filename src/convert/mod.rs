@@ -27,7 +27,6 @@ use crate::io::model::{dtype_key, open_checkpoint, scheme_key, shape_key, FORMAT
 use crate::io::safetensors::{io_error, Dtype, SafetensorsWriter, TensorEntry};
 use crate::metrics::sqnr_db;
 use crate::scheme::{Format, QuantMode};
-use floats::Floats;
 pub use output::{remove_partial_outputs, TempOutput};
 use plan::{gguf_info, plan, wgquant_entries, Plan};
 pub use report::{report_table, Report, TensorReport};
@@ -272,7 +271,6 @@ pub fn convert(
             entry,
             plan,
             &bytes,
-            opts.format,
             opts.calibration,
             &mut sink,
             output,
@@ -308,13 +306,11 @@ pub fn convert(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn convert_tensor(
     ctx: &GpuContext,
     entry: &TensorEntry,
     plan: &Plan,
     bytes: &[u8],
-    format: OutputFormat,
     calibration: Calibration,
     sink: &mut Sink,
     output: &Path,
@@ -339,12 +335,14 @@ fn convert_tensor(
         Plan::Quantize(t) => *t,
     };
     report.scheme = target.label();
-    let floats = Floats::from_bytes(entry.dtype, bytes);
-    let original = floats.to_f32();
+    let original = floats::to_f32(entry.dtype, bytes);
     let t0 = Instant::now();
-    let (parts, restored): (Vec<Vec<u8>>, Vec<f32>) = match (target, format) {
-        (Target::Format(Format::Scheme(s)), _) => {
-            let q = floats.quantize(ctx, &entry.shape, &s, calibration)?;
+    // The quantized tensor stays on the device for the dequantize that the SQNR needs.
+    let (parts, restored): (Vec<Vec<u8>>, Vec<f32>) = match target {
+        Target::Format(Format::Scheme(s)) => {
+            let x = floats::upload(ctx, entry.dtype, &entry.shape, bytes)?;
+            let gq = ctx.quantize_tensor_calibrated(&x, &s, calibration)?;
+            let q = ctx.download_quantized(&gq)?;
             report.gpu_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
             let mut parts = vec![q.code_bytes(), q.scale_bytes()];
             if s.mode == QuantMode::Affine {
@@ -353,20 +351,22 @@ fn convert_tensor(
             if let Some(g) = q.global_scale {
                 parts.push(g.to_le_bytes().to_vec());
             }
-            (parts, ctx.dequantize(&q)?)
+            (parts, ctx.download(&ctx.dequantize_tensor(&gq)?)?)
         }
-        (Target::Format(Format::Gguf(ty)), _) => {
-            let t = floats.quantize_gguf(ctx, &entry.shape, ty)?;
+        Target::Format(Format::Gguf(ty)) => {
+            let x = floats::upload(ctx, entry.dtype, &entry.shape, bytes)?;
+            let gt = ctx.quantize_gguf_tensor(&x, ty)?;
+            let t = ctx.download_gguf(&gt)?;
             report.gpu_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
-            let restored = ctx.dequantize_gguf(&t)?;
+            let restored = ctx.download(&ctx.dequantize_gguf_tensor(&gt)?)?;
             (vec![t.data], restored)
         }
-        (Target::Float(Dtype::F16), _) => {
+        Target::Float(Dtype::F16) => {
             let h: Vec<f16> = original.iter().map(|&x| f16::from_f32(x)).collect();
             let restored = h.iter().map(|x| x.to_f32()).collect();
             (vec![bytemuck::cast_slice(&h).to_vec()], restored)
         }
-        (Target::Float(_), _) => (
+        Target::Float(_) => (
             vec![bytemuck::cast_slice(&original).to_vec()],
             original.clone(),
         ),

@@ -39,12 +39,11 @@ impl GpuContext {
             // Only the scales: the fused kernel below encodes and decodes itself.
             (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
                 let amax = self.tensor_percentile_amax(x, p)?;
-                let (sp, _) = self.scale_of_range(scheme, -amax, amax)?;
-                let given = Scales::Given {
-                    scales: &[sp],
-                    zeros: &[],
+                let range = Scales::Range {
+                    lo: -amax,
+                    hi: amax,
                 };
-                self.quantize_stages(x, scheme, given, None)?.0
+                self.quantize_stages(x, scheme, range, None)?.0
             }
             (Calibration::MinMax, _) => self.quantize_stages(x, scheme, Scales::MinMax, None)?.0,
             _ => {
@@ -249,10 +248,9 @@ impl Calibrator {
     /// Quantizes new activations with the fixed parameters; values outside the range clamp,
     /// and their number is returned.
     pub fn quantize(&self, ctx: &GpuContext, x: &GpuTensor) -> Result<(GpuQuantizedTensor, u64)> {
-        let (sp, zero) = self.params(ctx)?;
-        let zeros: Vec<u8> = zero.into_iter().collect();
-        // Fixed scales skip the reduction that finds non-finite inputs; look for them first.
+        let (lo, hi) = self.range()?;
+        // A fixed range skips the reduction that finds non-finite inputs; look for them first.
         ctx.value_range(x)?;
-        ctx.quantize_with_scales(x, &self.scheme, &[sp], &zeros, true)
+        ctx.quantize_stages(x, &self.scheme, Scales::Range { lo, hi }, Some(true))
     }
 }

@@ -90,8 +90,11 @@ impl GpuContext {
             (Calibration::MinMax, _) => self.quantize_tensor(x, scheme),
             (Calibration::Percentile(p), QuantLevel::Tensor) if !layout.is_empty() => {
                 let amax = self.tensor_percentile_amax(x, p)?;
-                let (sp, _) = self.scale_of_range(scheme, -amax, amax)?;
-                Ok(self.quantize_with_scales(x, scheme, &[sp], &[], false)?.0)
+                let range = Scales::Range {
+                    lo: -amax,
+                    hi: amax,
+                };
+                Ok(self.quantize_stages(x, scheme, range, Some(false))?.0)
             }
             _ => Ok(self
                 .quantize_stages(x, scheme, Scales::Calibrated(calibration), Some(false))?
@@ -99,30 +102,12 @@ impl GpuContext {
         }
     }
 
-    /// Quantizes with given per-block scales (and zero points): static calibration's fixed
-    /// parameters. With `count_clipped`, also returns how many elements fell outside the range.
-    pub(crate) fn quantize_with_scales(
-        &self,
-        x: &GpuTensor,
-        scheme: &QuantScheme,
-        scales: &[f32],
-        zeros: &[u8],
-        count_clipped: bool,
-    ) -> Result<(GpuQuantizedTensor, u64)> {
-        self.quantize_stages(
-            x,
-            scheme,
-            Scales::Given { scales, zeros },
-            Some(count_clipped),
-        )
-    }
-
     /// Scales, then (with `pack = Some(count_clipped)`) quantize + pack.
     pub(crate) fn quantize_stages(
         &self,
         x: &GpuTensor,
         scheme: &QuantScheme,
-        scales: Scales<'_>,
+        scales: Scales,
         pack: Option<bool>,
     ) -> Result<(GpuQuantizedTensor, u64)> {
         let count_clipped = pack.unwrap_or(false);
@@ -134,24 +119,10 @@ impl GpuContext {
         let chunks = plan_chunks(&layout, &scheme.level, self.chunk_bytes)?;
         let status = self.status_buffer(chunks.len())?;
         let clipped = self.storage_buffer(4, "wgquant clipped count")?;
-        if let Scales::Given { scales, zeros } = scales {
-            if scales.len() != layout.num_blocks()
-                || (scheme.mode == QuantMode::Affine && zeros.len() != scales.len())
-            {
-                return Err(Error::Shape(format!(
-                    "{} given scales and {} zero points for {} blocks",
-                    scales.len(),
-                    zeros.len(),
-                    layout.num_blocks()
-                )));
-            }
-            self.queue
-                .write_buffer(&out.scales, 0, bytemuck::cast_slice(scales));
-            let z: Vec<u32> = zeros.iter().map(|&z| z as u32).collect();
-            if !z.is_empty() {
-                self.queue
-                    .write_buffer(&out.zeros, 0, bytemuck::cast_slice(&z));
-            }
+        if matches!(scales, Scales::Range { .. }) && scheme.level != QuantLevel::Tensor {
+            return Err(Error::Unsupported {
+                what: format!("a fixed range for `{scheme}` (Tensor level only)"),
+            });
         }
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
@@ -165,7 +136,12 @@ impl GpuContext {
         };
         let nvfp4 = scheme.param == QuantParam::E4M3;
         match scales {
-            Scales::Given { .. } => {}
+            Scales::Range { lo, hi } => {
+                // The range's scale comes from the MinMax scale kernel, in this submission.
+                let pair =
+                    self.buffer_from_bytes(bytemuck::cast_slice(&[lo, hi]), "wgquant range")?;
+                run.reduce_pairs(&mut encoder, &pair, 1, ReduceOut::Scale, None, chunks.len())?;
+            }
             Scales::Calibrated(c) => {
                 for (slot, chunk) in chunks.iter().enumerate() {
                     run.block_scales(&mut encoder, chunk, slot, Some(c))?;
@@ -268,11 +244,12 @@ impl GpuContext {
 
 /// Where the scales come from.
 #[derive(Clone, Copy)]
-pub(crate) enum Scales<'a> {
+pub(crate) enum Scales {
     /// Block extremes (NUMERICS sections 2-4), including the two-pass whole-tensor reduction.
     MinMax,
     /// Percentile or Mse per block.
     Calibrated(Calibration),
-    /// Fixed in advance (static calibration).
-    Given { scales: &'a [f32], zeros: &'a [u8] },
+    /// The scale (and zero point) of a fixed range [lo, hi], lo <= 0 <= hi, at Tensor level:
+    /// calibrated Percentile amax, the static Calibrator's parameters.
+    Range { lo: f32, hi: f32 },
 }

@@ -170,19 +170,39 @@ impl QuantizeRun<'_> {
                 .dispatch(encoder, &pass1, &geom, &bindings, count as u32);
             offset += count;
         }
+        self.reduce_pairs(encoder, &partials, total, out, range, chunks.len())
+    }
+
+    /// One workgroup reduces `pairs` (min, max) pairs in `partials` to the tensor's scale (and
+    /// zero point), NVFP4's global scale, or (`Range`) one (min, max) into `range`; status slot
+    /// `slot`.
+    pub(super) fn reduce_pairs(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        partials: &wgpu::Buffer,
+        pairs: usize,
+        out: ReduceOut,
+        range: Option<&wgpu::Buffer>,
+        slot: usize,
+    ) -> Result<()> {
         let pass2 = self.ctx.pipelines.get(
             &self.ctx.device,
             Kernel::Reduce,
             &reduce_constants(self.scheme, DType::F32, out, false),
         )?;
-        let geom = flat_geom(2 * total, 2 * total, 0, 0, 1, chunks.len());
+        let geom = flat_geom(2 * pairs, 2 * pairs, 0, 0, 1, slot);
         let (sw, zw) = self.scale_bindings((0, 0));
+        let (status, global, all) = (
+            self.whole(self.status),
+            self.whole(&self.out.global),
+            self.whole(partials),
+        );
         let (target, tw) = match range {
             Some(r) => (r, self.whole(r)),
             None => (&self.out.scales, sw),
         };
         let bindings = ReduceBindings {
-            src: (&partials, all),
+            src: (partials, all),
             out: (target, tw),
             zeros: (&self.out.zeros, zw),
             global_scale: (&self.out.global, global),

@@ -24,8 +24,8 @@ impl GpuContext {
     }
 
     /// The stored scale, and in Affine mode the zero point, of a tensor whose range is
-    /// [lo, hi] (lo <= 0 <= hi): the scale kernel runs on the two values, so a calibrated range
-    /// gets exactly the arithmetic of MinMax (subnormal bounds flush like any input).
+    /// [lo, hi] (lo <= 0 <= hi), as `Scales::Range` computes them for a quantization: the
+    /// MinMax scale kernel on the two values (subnormal bounds flush like any input).
     pub(crate) fn scale_of_range(
         &self,
         scheme: &QuantScheme,
@@ -34,7 +34,7 @@ impl GpuContext {
     ) -> Result<(f32, Option<u8>)> {
         let scheme = scheme.with_level(QuantLevel::Tensor);
         let x = self.upload(&[lo, hi], &[2])?;
-        let (q, _) = self.quantize_stages(&x, &scheme, super::Scales::MinMax, None)?;
+        let (q, _) = self.quantize_stages(&x, &scheme, super::Scales::Range { lo, hi }, None)?;
         let scale: f32 = bytemuck::pod_read_unaligned(&self.read_bytes(&q.scales, 4)?);
         let zero = if scheme.mode == QuantMode::Affine {
             Some(self.read_bytes(&q.zeros, 4)?[0])
