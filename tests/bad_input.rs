@@ -182,7 +182,8 @@ fn inconsistent_parts_and_hostile_inputs_are_errors_not_panics() {
         g.extend(9u32.to_le_bytes());
         g.extend(1u64.to_le_bytes());
     }
-    let err = wgquant::io::gguf::read_header(&mut &g[..], "nested.gguf").unwrap_err();
+    let err =
+        wgquant::io::gguf::parse_header(&mut &g[..], g.len() as u64, "nested.gguf").unwrap_err();
     assert!(err.to_string().contains("nested"), "{err}");
 }
 

@@ -7,5 +7,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = wgquant::io::safetensors::parse_bytes(data);
-    let _ = wgquant::io::gguf::read_header(&mut &data[..], "<fuzz>");
+    let _ = wgquant::io::gguf::parse_header(&mut &data[..], data.len() as u64, "<fuzz>");
 });

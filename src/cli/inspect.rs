@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::io::gguf::read_header;
+use crate::io::gguf::GgufFile;
 use crate::io::model::quantized_index;
 use crate::io::safetensors::{io_error, SafetensorsFile};
 
@@ -23,30 +23,31 @@ pub fn describe(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let n = f.read(&mut magic).map_err(|e| io_error(path, e))?;
     if n == 4 && &magic == b"GGUF" {
-        let mut r =
-            std::io::BufReader::new(std::fs::File::open(path).map_err(|e| io_error(path, e))?);
-        let header = read_header(&mut r, &path.display().to_string())?;
-        let (meta, tensors) = (header.metadata, header.tensors);
+        let header = GgufFile::open(path)?.header;
         let _ = writeln!(
             out,
-            "{}: GGUF, {} tensors, {} metadata keys",
+            "{}: GGUF v{}, {} tensors, {} metadata keys, alignment {}",
             path.display(),
-            tensors.len(),
-            meta.len()
+            header.version,
+            header.tensors.len(),
+            header.metadata.len(),
+            header.alignment
         );
-        for (k, v) in &meta {
-            let _ = writeln!(
-                out,
-                "  {k} = {}",
-                v.as_ref().map_or("...".to_string(), |v| format!("{v:?}"))
-            );
+        for (k, v) in &header.metadata {
+            let _ = writeln!(out, "  {k} = {}", v.summary());
         }
         let mut total = 0;
-        for t in &tensors {
-            let elements = t.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d));
-            let bytes = t.ty.bytes(elements);
+        for t in &header.tensors {
+            let bytes = t.info.bytes();
             total += bytes;
-            tensor_line(&mut out, &t.name, t.ty.name(), &t.shape, bytes as u64, "");
+            tensor_line(
+                &mut out,
+                &t.info.name,
+                t.info.ty.name(),
+                &t.info.shape,
+                bytes as u64,
+                "",
+            );
         }
         let _ = writeln!(out, "total {total} bytes of tensor data");
         return Ok(out);

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::calibration::Calibration;
+use crate::convert::llama::{FileType, LlamaOptions, Pick};
 use crate::convert::{
-    convert, report_table, restore, ConvertOptions, OutputFormat, Progress, Target,
+    convert, convert_gguf, report_table, restore, ConvertOptions, OutputFormat, Progress, Target,
 };
 use crate::error::{Error, Result};
 use crate::gpu::context::GpuContext;
@@ -25,17 +26,21 @@ pub enum FileFormat {
 /// Arguments of `wgquant quantize`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct QuantizeArgs {
-    /// Input .safetensors file, or a directory with shards and their index JSON.
+    /// Input .safetensors file, a directory with shards and their index JSON, or a GGUF file
+    /// (quantized as llama-quantize does, into GGUF).
     pub input: PathBuf,
     /// Output file.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Scheme for quantized tensors (default q4s:block32:f16; with --format gguf: a GGUF
-    /// type by its llama.cpp name, such as q8_0 or q4_0, or f16 or f32, default q8_0).
+    /// type by its llama.cpp name, such as q8_0 or q4_0, or f16 or f32, default q8_0; for a
+    /// GGUF input: a llama-quantize type, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4_MOE, F16, BF16
+    /// or F32, default Q8_0).
     #[arg(long)]
     pub scheme: Option<String>,
-    #[arg(long, value_enum, default_value = "wgquant")]
-    pub format: FileFormat,
+    /// Output format (default wgquant; gguf for a GGUF input).
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
     /// Quantize only tensors matching this glob (repeatable).
     #[arg(long)]
     pub include: Vec<String>,
@@ -46,8 +51,24 @@ pub struct QuantizeArgs {
     #[arg(long = "scheme-for")]
     pub scheme_for: Vec<String>,
     /// Calibration: minmax, mse (per block) or percentile:P (e.g. percentile:99.9).
-    #[arg(long, default_value = "minmax")]
-    pub calibration: String,
+    #[arg(long)]
+    pub calibration: Option<String>,
+    /// GGUF input: one type for every quantized tensor, as llama-quantize --pure.
+    #[arg(long)]
+    pub pure: bool,
+    /// GGUF input: quantize tensors that are quantized already.
+    #[arg(long)]
+    pub allow_requantize: bool,
+    /// GGUF input: the type of output.weight (a ggml type name such as q8_0 or f16).
+    #[arg(long)]
+    pub output_tensor_type: Option<String>,
+    /// GGUF input: the type of token_embd.weight.
+    #[arg(long)]
+    pub token_embedding_type: Option<String>,
+    /// GGUF input: PATTERN=TYPE, a type for tensors whose name the regex matches anywhere
+    /// (repeatable; first match wins), as llama-quantize --tensor-type.
+    #[arg(long)]
+    pub tensor_type: Vec<String>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -62,7 +83,20 @@ fn pattern(text: &str) -> Result<glob::Pattern> {
 
 /// Turns the arguments into conversion options, checking all of them before any work.
 pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
-    let format = match args.format {
+    let llama_only = [
+        (args.pure, "--pure"),
+        (args.allow_requantize, "--allow-requantize"),
+        (args.output_tensor_type.is_some(), "--output-tensor-type"),
+        (
+            args.token_embedding_type.is_some(),
+            "--token-embedding-type",
+        ),
+        (!args.tensor_type.is_empty(), "--tensor-type"),
+    ];
+    if let Some((_, flag)) = llama_only.iter().find(|(given, _)| *given) {
+        return Err(Error::Usage(format!("{flag} is for GGUF inputs")));
+    }
+    let format = match args.format.unwrap_or(FileFormat::Wgquant) {
         FileFormat::Gguf => OutputFormat::Gguf,
         FileFormat::Wgquant => OutputFormat::Wgquant,
     };
@@ -91,8 +125,59 @@ pub fn options(args: &QuantizeArgs) -> Result<ConvertOptions> {
         opts.rules.push((pattern(p)?, Target::parse(s, format)?));
     }
     opts.force = args.force;
-    opts.calibration = parse_calibration(&args.calibration)?;
+    opts.calibration = parse_calibration(args.calibration.as_deref().unwrap_or("minmax"))?;
     Ok(opts)
+}
+
+/// Turns the arguments for a GGUF input into llama-quantize's options.
+pub fn llama_options(args: &QuantizeArgs) -> Result<LlamaOptions> {
+    let not_llama = [
+        (args.format == Some(FileFormat::Wgquant), "--format wgquant"),
+        (!args.include.is_empty(), "--include"),
+        (!args.exclude.is_empty(), "--exclude"),
+        (
+            !args.scheme_for.is_empty(),
+            "--scheme-for (use --tensor-type)",
+        ),
+        (args.calibration.is_some(), "--calibration"),
+    ];
+    if let Some((_, flag)) = not_llama.iter().find(|(given, _)| *given) {
+        return Err(Error::Usage(format!(
+            "{flag} does not apply to a GGUF input, which is quantized as llama-quantize does"
+        )));
+    }
+    let mut opts = LlamaOptions::new(FileType::parse(args.scheme.as_deref().unwrap_or("Q8_0"))?);
+    opts.pure = args.pure;
+    opts.allow_requantize = args.allow_requantize;
+    opts.output_tensor_type = args
+        .output_tensor_type
+        .as_deref()
+        .map(Pick::parse)
+        .transpose()?;
+    opts.token_embedding_type = args
+        .token_embedding_type
+        .as_deref()
+        .map(Pick::parse)
+        .transpose()?;
+    for rule in &args.tensor_type {
+        opts.add_tensor_type(rule)?;
+    }
+    Ok(opts)
+}
+
+/// A safetensors checkpoint, or a GGUF file quantized as llama-quantize does.
+enum Job {
+    Checkpoint(ConvertOptions),
+    Gguf(LlamaOptions),
+}
+
+/// Whether `path` is a GGUF file (by its magic).
+fn is_gguf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"GGUF"
 }
 
 /// `minmax`, `mse` or `percentile:P`.
@@ -115,7 +200,10 @@ pub fn parse_calibration(text: &str) -> Result<Calibration> {
 /// Runs `wgquant quantize`: a progress bar on a terminal (plain lines otherwise), then the
 /// report table, and the JSON report if asked.
 pub fn quantize(args: QuantizeArgs) -> Result<()> {
-    let opts = options(&args)?;
+    let job = match is_gguf(&args.input) {
+        true => Job::Gguf(llama_options(&args)?),
+        false => Job::Checkpoint(options(&args)?),
+    };
     if let Some(dir) = args
         .report
         .as_ref()
@@ -157,7 +245,17 @@ pub fn quantize(args: QuantizeArgs) -> Result<()> {
             p.bytes_done as f64 / 1e6 / start.elapsed().as_secs_f64().max(1e-9)
         ),
     };
-    let report = convert(&ctx, &args.input, &args.output, &opts, &mut on_progress);
+    let report = match &job {
+        Job::Checkpoint(opts) => convert(&ctx, &args.input, &args.output, opts, &mut on_progress),
+        Job::Gguf(llama) => convert_gguf(
+            &ctx,
+            &args.input,
+            &args.output,
+            llama,
+            args.force,
+            &mut on_progress,
+        ),
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -5,6 +5,8 @@
 //! safetensors.
 
 mod floats;
+mod from_gguf;
+pub mod llama;
 mod output;
 mod plan;
 mod report;
@@ -16,7 +18,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
-use half::f16;
+use half::{bf16, f16};
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
@@ -27,6 +29,7 @@ use crate::io::model::{dtype_key, open_checkpoint, scheme_key, shape_key, FORMAT
 use crate::io::safetensors::{io_error, Dtype, SafetensorsWriter, TensorEntry};
 use crate::metrics::sqnr_db;
 use crate::scheme::{Format, QuantMode};
+pub use from_gguf::convert_gguf;
 pub use output::{remove_partial_outputs, TempOutput};
 use plan::{gguf_info, plan, wgquant_entries, Plan};
 pub use report::{report_table, Report, TensorReport};
@@ -363,6 +366,11 @@ fn convert_tensor(
         }
         Target::Float(Dtype::F16) => {
             let h: Vec<f16> = original.iter().map(|&x| f16::from_f32(x)).collect();
+            let restored = h.iter().map(|x| x.to_f32()).collect();
+            (vec![bytemuck::cast_slice(&h).to_vec()], restored)
+        }
+        Target::Float(Dtype::BF16) => {
+            let h: Vec<bf16> = original.iter().map(|&x| bf16::from_f32(x)).collect();
             let restored = h.iter().map(|x| x.to_f32()).collect();
             (vec![bytemuck::cast_slice(&h).to_vec()], restored)
         }
