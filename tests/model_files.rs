@@ -530,15 +530,9 @@ fn gguf_output_reads_back_with_gguf_py() {
 /// `WGQUANT_REQUIRE_ORACLES=1`, so a missing model fails there instead of skipping).
 #[test]
 fn real_model_all_minilm_l6_v2() {
-    let Some(model) = std::env::var_os("WGQUANT_MINILM").map(PathBuf::from) else {
-        let required = std::env::var("WGQUANT_REQUIRE_ORACLES").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "WGQUANT_MINILM is not set but the real-model test is required"
-        );
-        eprintln!(
-            "SKIPPED: set WGQUANT_MINILM to all-MiniLM-L6-v2's model.safetensors (see README)"
-        );
+    let Some(model) =
+        common::required_path("WGQUANT_MINILM", "all-MiniLM-L6-v2's model.safetensors")
+    else {
         return;
     };
     let dir = common::temp_dir("minilm");

@@ -34,18 +34,9 @@ fn plan_tensor(
     pick: Pick,
     opts: &LlamaOptions,
 ) -> std::result::Result<(Plan, GgmlType), String> {
-    let ty = match pick {
-        Pick::Ggml(ty) if ty == t.ty => return Ok((Plan::Pass(None), ty)),
-        Pick::Ggml(ty) => ty,
-        Pick::Q6K => {
-            return Err(
-                "llama-quantize gives it Q6_K, which wgquant does not write yet; choose \
-                        its type with --output-tensor-type (or --token-embedding-type), or use \
-                        --pure"
-                    .into(),
-            )
-        }
-    };
+    if pick == Pick::Ggml(t.ty) {
+        return Ok((Plan::Pass(None), t.ty));
+    }
     match t.ty {
         GgmlType::Block(from) if !opts.allow_requantize => {
             return Err(format!(
@@ -57,10 +48,18 @@ fn plan_tensor(
             return Err(format!(
                 "{} cannot be converted to {}",
                 other.name(),
-                ty.name()
+                pick.name()
             ))
         }
     }
+    let Pick::Ggml(ty) = pick else {
+        return Err(
+            "llama-quantize gives it Q6_K, which wgquant does not write yet; choose \
+                    its type with --output-tensor-type (or --token-embedding-type), or use \
+                    --pure"
+                .into(),
+        );
+    };
     let target = match ty {
         GgmlType::Block(g) => Target::Format(Format::Gguf(g)),
         other => Target::Float(

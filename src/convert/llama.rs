@@ -426,7 +426,9 @@ fn mix(
     if cat == Category::Output || (model.tied_embeddings && cat == Category::TokenEmbd) {
         return Ok(if let Some(o) = opts.output_tensor_type {
             o
-        } else if ft.is("MXFP4_MOE") || model.arch == "falcon" || !ne(&t.shape, 0).is_multiple_of(ty.block())
+        } else if ft.is("MXFP4_MOE")
+            || model.arch == "falcon"
+            || !ne(&t.shape, 0).is_multiple_of(ty.block())
         {
             Pick::Q8_0
         } else if ty != Pick::Q8_0 {

@@ -182,23 +182,32 @@ impl SafetensorsFile {
 /// Checks a whole in-memory file (the fuzz target's entry point): its header and that every
 /// tensor lies inside it.
 pub fn parse_bytes(bytes: &[u8]) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>)> {
+    parse_prefix(bytes, bytes.len() as u64)
+}
+
+/// Checks the header at the start of `prefix`, the first bytes of a file of `file_len` bytes
+/// (at least its header).
+pub fn parse_prefix(
+    prefix: &[u8],
+    file_len: u64,
+) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>)> {
     let path = Path::new("<memory>");
-    let len = bytes
+    let len = prefix
         .get(..8)
+        .filter(|_| file_len >= 8)
         .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
         .ok_or_else(|| format_error(path, None, "too short for a safetensors file"))?;
-    if len > bytes.len() as u64 - 8 || len > MAX_HEADER {
+    if len > file_len - 8 || len > MAX_HEADER {
         return Err(format_error(
             path,
             None,
             format!("header length {len} is larger than the file"),
         ));
     }
-    parse_header(
-        path,
-        &bytes[8..8 + len as usize],
-        bytes.len() as u64 - 8 - len,
-    )
+    let header = prefix
+        .get(8..8 + len as usize)
+        .ok_or_else(|| format_error(path, None, "the header is cut short"))?;
+    parse_header(path, header, file_len - 8 - len)
 }
 
 /// Parses and checks a header whose data section holds `data_len` bytes; tensors come back in

@@ -91,6 +91,23 @@ pub fn run_oracle(script: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
     Some(stdout)
 }
 
+/// The path in environment variable `var` (a real file or tool that `.ci/run` provides), or
+/// `None` after printing how to get it; with `WGQUANT_REQUIRE_ORACLES=1` a missing one fails.
+pub fn required_path(var: &str, what: &str) -> Option<std::path::PathBuf> {
+    let required = std::env::var("WGQUANT_REQUIRE_ORACLES").is_ok_and(|v| v == "1");
+    match std::env::var_os(var).map(std::path::PathBuf::from) {
+        Some(p) if p.exists() => Some(p),
+        other => {
+            assert!(
+                !required,
+                "{var} ({what}) is {other:?}, but this test is required"
+            );
+            eprintln!("SKIPPED: set {var} to {what} (see README)");
+            None
+        }
+    }
+}
+
 /// A safetensors file's bytes with a header of our choosing and `data_len` zero bytes of data.
 pub fn raw_file(header: &str, data_len: usize) -> Vec<u8> {
     let mut v = (header.len() as u64).to_le_bytes().to_vec();

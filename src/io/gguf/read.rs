@@ -247,7 +247,8 @@ impl<R: Read> Reader<'_, R> {
         Ok(())
     }
 
-    fn take(&mut self, n: u64) -> Result<Vec<u8>> {
+    /// Fails unless `n` more bytes are in the file.
+    fn have(&self, n: u64) -> Result<()> {
         if n > self.len.saturating_sub(self.pos) {
             return Err(self.err(
                 None,
@@ -257,17 +258,40 @@ impl<R: Read> Reader<'_, R> {
                 ),
             ));
         }
-        let mut b = vec![0u8; n as usize];
+        Ok(())
+    }
+
+    /// Appends the next `n` bytes to `out`, growing it no further than the file could fill.
+    fn take_into(&mut self, n: u64, out: &mut Vec<u8>) -> Result<()> {
+        self.have(n)?;
+        let (start, n) = (out.len(), n as usize);
+        if out.capacity() - start < n {
+            let left = (self.len - self.pos) as usize;
+            let grown = (start + n).max(out.capacity() * 2).min(start + left);
+            out.reserve_exact(grown - start);
+        }
+        out.resize(start + n, 0);
         self.r
-            .read_exact(&mut b)
+            .read_exact(&mut out[start..])
             .map_err(|e| self.err(None, format!("truncated at offset {}: {e}", self.pos)))?;
-        self.pos += n;
+        self.pos += n as u64;
+        Ok(())
+    }
+
+    fn take(&mut self, n: u64) -> Result<Vec<u8>> {
+        let mut b = Vec::new();
+        self.take_into(n, &mut b)?;
         Ok(b)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let b = self.take(N as u64)?;
-        Ok(b.try_into().unwrap_or([0; N]))
+        self.have(N as u64)?;
+        let mut b = [0u8; N];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| self.err(None, format!("truncated at offset {}: {e}", self.pos)))?;
+        self.pos += N as u64;
+        Ok(b)
     }
 
     fn u32(&mut self) -> Result<u32> {
@@ -290,6 +314,8 @@ impl<R: Read> Reader<'_, R> {
             vt::ARRAY => {
                 let mut raw = Vec::new();
                 let (item, len) = self.array_items(depth, &mut raw)?;
+                // Growth may have left spare room; the next value may need the memory.
+                raw.shrink_to_fit();
                 Ok(MetaValue::Array(MetaArray { item, len, raw }))
             }
             _ => {
@@ -314,9 +340,9 @@ impl<R: Read> Reader<'_, R> {
             vt::STRING => {
                 self.room_for(len, 8, "strings")?;
                 for _ in 0..len {
-                    let n = self.u64()?;
-                    raw.extend(n.to_le_bytes());
-                    raw.extend(self.take(n)?);
+                    self.take_into(8, raw)?;
+                    let n = u64::from_le_bytes(raw[raw.len() - 8..].try_into().unwrap_or([0; 8]));
+                    self.take_into(n, raw)?;
                 }
             }
             vt::ARRAY => {
@@ -333,11 +359,12 @@ impl<R: Read> Reader<'_, R> {
                 let size = vt::fixed_size(item)
                     .ok_or_else(|| self.err(None, format!("array of unknown value type {item}")))?;
                 self.room_for(len, size as u64, "array items")?;
-                let bytes = self.take(len * size as u64)?;
-                if item == vt::BOOL && bytes.iter().any(|&b| b > 1) {
-                    return Err(self.err(None, "a bool is neither 0 nor 1".into()));
+                let start = raw.len();
+                self.take_into(len * size as u64, raw)?;
+                if item == vt::BOOL {
+                    // llama.cpp reads any non-zero byte as true and writes it as 1.
+                    raw[start..].iter_mut().for_each(|b| *b = u8::from(*b != 0));
                 }
-                raw.extend(bytes);
             }
         }
         Ok((item, len))
@@ -369,11 +396,7 @@ pub(super) fn decode_value(at: &mut &[u8], ty: u32) -> std::result::Result<MetaV
         vt::U64 => MetaValue::U64(u64::from_le_bytes(fixed(at)?)),
         vt::I64 => MetaValue::I64(i64::from_le_bytes(fixed(at)?)),
         vt::F64 => MetaValue::F64(f64::from_le_bytes(fixed(at)?)),
-        vt::BOOL => match fixed::<1>(at)?[0] {
-            0 => MetaValue::Bool(false),
-            1 => MetaValue::Bool(true),
-            b => return Err(format!("bool value {b} is neither 0 nor 1")),
-        },
+        vt::BOOL => MetaValue::Bool(fixed::<1>(at)?[0] != 0),
         vt::STRING => {
             let n = u64::from_le_bytes(fixed(at)?);
             MetaValue::String(String::from_utf8_lossy(take(at, n)?).into_owned())
