@@ -44,3 +44,19 @@ pub(super) fn to_f32(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
         _ => bytemuck::pod_collect_to_vec(bytes),
     }
 }
+
+/// The index of the first NaN or infinity in a float tensor's bytes, read in place: all
+/// exponent bits set, in each dtype's layout.
+pub(super) fn first_non_finite(dtype: Dtype, bytes: &[u8]) -> Option<usize> {
+    match dtype {
+        Dtype::F16 | Dtype::BF16 => {
+            let exponent: u16 = if dtype == Dtype::F16 { 0x7c00 } else { 0x7f80 };
+            bytes
+                .chunks_exact(2)
+                .position(|b| u16::from_le_bytes([b[0], b[1]]) & exponent == exponent)
+        }
+        _ => bytes.chunks_exact(4).position(|b| {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x7f80_0000 == 0x7f80_0000
+        }),
+    }
+}

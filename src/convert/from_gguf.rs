@@ -70,17 +70,6 @@ fn plan_tensor(
     Ok((Plan::Quantize(target), ty))
 }
 
-/// The first non-finite value of a float tensor, as llama.cpp's loader refuses them.
-fn check_finite(dtype: Dtype, bytes: &[u8]) -> std::result::Result<(), String> {
-    match floats::to_f32(dtype, bytes)
-        .iter()
-        .position(|x| !x.is_finite())
-    {
-        Some(i) => Err(format!("has a NaN or infinity at element {i}")),
-        None => Ok(()),
-    }
-}
-
 /// Quantizes the GGUF file `input` into `output` with llama-quantize's choices.
 pub fn convert_gguf(
     ctx: &GpuContext,
@@ -177,8 +166,11 @@ fn convert_one(
     sink: &mut Sink,
     output: &Path,
 ) -> Result<TensorReport> {
-    if let Some(d) = float_dtype(info.ty) {
-        check_finite(d, &bytes).map_err(Error::Usage)?;
+    // llama.cpp's loader refuses NaN and infinity in every float tensor it reads.
+    if let Some(i) = float_dtype(info.ty).and_then(|d| floats::first_non_finite(d, &bytes)) {
+        return Err(Error::Usage(format!(
+            "has a NaN or infinity at element {i}"
+        )));
     }
     let (dtype, bytes) = match (info.ty, plan) {
         (GgmlType::Block(ty), Plan::Quantize(_)) => {
