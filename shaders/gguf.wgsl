@@ -19,41 +19,6 @@ fn put_byte(i: u32, v: u32) {
     words[i / 4u] |= (v & 0xffu) << (8u * (i % 4u));
 }
 
-// f32 to f16 bits, round to nearest even, overflow to infinity (as a C fp16 conversion).
-fn f16_bits_rne(x: f32) -> u32 {
-    let b = bitcast<u32>(x);
-    let sign = (b >> 16u) & 0x8000u;
-    let e = i32((b >> 23u) & 0xffu) - 127;
-    let m = b & 0x7fffffu;
-    if (e == 128) {
-        return sign | 0x7c00u | select(0u, 0x200u, m != 0u);
-    }
-    if (e > 15) {
-        return sign | 0x7c00u;
-    }
-    var h: u32;
-    var rem: u32;
-    var half: u32;
-    if (e >= -14) {
-        h = (u32(e + 15) << 10u) | (m >> 13u);
-        rem = m & 0x1fffu;
-        half = 0x1000u;
-    } else {
-        if (e < -25) {
-            return sign;
-        }
-        let mant = m | 0x800000u;
-        let shift = u32(-1 - e);
-        h = mant >> shift;
-        rem = mant & ((1u << shift) - 1u);
-        half = 1u << (shift - 1u);
-    }
-    if (rem > half || (rem == half && (h & 1u) == 1u)) {
-        h += 1u;
-    }
-    return sign | h;
-}
-
 fn put_f16(i: u32, x: f32) {
     let h = f16_bits_rne(x);
     put_byte(i, h);

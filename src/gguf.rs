@@ -2,7 +2,7 @@
 //! order, for a tensor whose last dim is a multiple of 32.
 
 use crate::error::{Error, Result};
-use crate::format::{GgufType, GGUF_BLOCK};
+use crate::format::GgufType;
 
 /// One tensor in a GGUF block type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ impl GgufTensor {
     /// Checks that `data` holds exactly the blocks of `shape`.
     pub fn new(ty: GgufType, shape: Vec<usize>, data: Vec<u8>) -> Result<Self> {
         Self::check_shape(&shape, ty)?;
-        let want = shape.iter().product::<usize>() / GGUF_BLOCK * ty.block_bytes();
+        let want = shape.iter().product::<usize>() / ty.block_elements() * ty.block_bytes();
         if data.len() != want {
             return Err(Error::Shape(format!(
                 "{ty:?} tensor of shape {shape:?} has {want} bytes of blocks, got {}",
@@ -39,9 +39,10 @@ impl GgufTensor {
             )));
         }
         match shape.last() {
-            Some(&n) if n.is_multiple_of(GGUF_BLOCK) => Ok(()),
+            Some(&n) if n.is_multiple_of(ty.block_elements()) => Ok(()),
             _ => Err(Error::Shape(format!(
-                "{ty:?} needs a row length (last dim) that is a multiple of 32; shape {shape:?} has not"
+                "{ty:?} needs a row length (last dim) that is a multiple of {}; shape {shape:?} has not",
+                ty.block_elements()
             ))),
         }
     }

@@ -24,7 +24,7 @@ fn demo_runs_and_agrees_with_the_reference() {
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
-    let formats = wgquant::cli::demo_formats();
+    let formats = wgquant::cli::demo_formats(64);
     assert_eq!(rows.len(), formats.len(), "{stdout}");
     for (row, format) in rows.iter().zip(&formats) {
         let name = match format {

@@ -369,21 +369,26 @@ fn llama_quantize_rules_on_a_small_model() {
         (r.tensors[1].scheme.as_str(), r.tensors[3].scheme.as_str()),
         ("f16", "q8_0")
     );
-    // A 256-wide output.weight gets Q6_K, which wgquant does not write yet: a clear error.
+    // A 256-wide output.weight gets Q6_K (unless chosen); a type wgquant does not write yet
+    // (Q2_K, under --pure) is a clear error naming the tensor.
     let with_output = dir.join("with-output.gguf");
     small_model(&with_output, true);
-    let err = convert_gguf(common::ctx(), &with_output, &out, &opts, true, &mut |_| {})
+    let o = dir.join("with-output-q4_0.gguf");
+    let r = convert_gguf(common::ctx(), &with_output, &o, &opts, false, &mut |_| {});
+    assert_eq!(r.unwrap().tensors[0].scheme, "q6_k");
+    let mut chosen = opts.clone();
+    chosen.output_tensor_type = Some(Pick::parse("Q8_0").unwrap());
+    let r = convert_gguf(common::ctx(), &with_output, &o, &chosen, true, &mut |_| {});
+    assert_eq!(r.unwrap().tensors[0].scheme, "q8_0");
+    let mut q2 = LlamaOptions::new(FileType::parse("q2_k").unwrap());
+    q2.pure = true;
+    let err = convert_gguf(common::ctx(), &with_output, &o, &q2, true, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("output.weight") && err.contains("Q6_K"),
+        err.contains("output.weight") && err.contains("Q2_K"),
         "{err}"
     );
-    let mut chosen = opts.clone();
-    chosen.output_tensor_type = Some(Pick::parse("Q8_0").unwrap());
-    let o = dir.join("chosen.gguf");
-    let r = convert_gguf(common::ctx(), &with_output, &o, &chosen, false, &mut |_| {});
-    assert_eq!(r.unwrap().tensors[0].scheme, "q8_0");
     // A quantized input is refused without --allow-requantize, and requantized with it.
     let requant = dir.join("requant.gguf");
     let err = convert_gguf(
@@ -432,7 +437,7 @@ fn cli_takes_gguf_input() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     for (args, expect) in [
         (
-            &["--scheme", "q4_k_m", "--force"][..],
+            &["--scheme", "iq2_xs", "--force"][..],
             "llama-quantize type",
         ),
         (

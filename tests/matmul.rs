@@ -219,7 +219,12 @@ fn integer_fallback_without_dot4_builtin() {
 fn gguf_weights_fused_gemv_and_dequantized() {
     use wgquant::GgufType;
     for ty in GgufType::ALL {
-        for &(m, n, k) in &[(5, 67, 96), (1, 33, 32), (70, 20, 128)] {
+        // K-quant rows are whole super-blocks of 256.
+        let shapes = match ty.is_k_quant() {
+            true => [(5, 67, 512), (1, 33, 256), (70, 20, 256)],
+            false => [(5, 67, 96), (1, 33, 32), (70, 20, 128)],
+        };
+        for &(m, n, k) in &shapes {
             let x = synth::normal(m * k, 1.0, 11);
             let t = ctx()
                 .quantize_gguf(&synth::normal(n * k, 0.05, 12), &[n, k], ty)

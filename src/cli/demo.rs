@@ -24,7 +24,7 @@ struct Weight {
 /// The four matrices of one transformer block (fused QKV, attention output, MLP up and down),
 /// N(0, 0.02^2) with a few outlier input channels, as real checkpoints have.
 fn transformer_layer(hidden: usize) -> Vec<Weight> {
-    let ffn = (hidden * 11 / 4).next_multiple_of(32);
+    let ffn = ffn_width(hidden);
     let mut rng = Rng::new(0x5eed);
     let specs = [
         ("attn.qkv", [3 * hidden, hidden]),
@@ -51,14 +51,24 @@ fn transformer_layer(hidden: usize) -> Vec<Weight> {
         .collect()
 }
 
-/// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types: the
-/// demo's rows.
-pub fn demo_formats() -> Vec<Format> {
+/// The MLP width of the demo's block: 11/4 of `hidden`, rounded up to whole K-quant blocks.
+fn ffn_width(hidden: usize) -> usize {
+    (hidden * 11 / 4).next_multiple_of(256)
+}
+
+/// Every value, mode and scale type, at Tensor level and in blocks, and the GGUF types whose
+/// blocks divide the rows of a block of width `hidden` (the K-quants need multiples of 256):
+/// the demo's rows.
+pub fn demo_formats(hidden: usize) -> Vec<Format> {
     let mut out: Vec<Format> = representative_schemes()
         .into_iter()
         .map(Format::Scheme)
         .collect();
-    out.extend(GgufType::ALL.map(Format::Gguf));
+    let fits = |t: &GgufType| {
+        hidden.is_multiple_of(t.block_elements())
+            && ffn_width(hidden).is_multiple_of(t.block_elements())
+    };
+    out.extend(GgufType::ALL.into_iter().filter(fits).map(Format::Gguf));
     out
 }
 
@@ -168,7 +178,7 @@ pub fn demo(hidden: usize) -> Result<()> {
         .map(|w| ctx.upload(&w.data, &w.shape))
         .collect::<Result<Vec<_>>>()?;
     let mut failures = 0;
-    for format in demo_formats() {
+    for format in demo_formats(hidden) {
         let row = run_format(&ctx, &weights, &uploads, &format)?;
         let verdict = match (&row.mismatch, row.exact) {
             (Some(_), _) => "MISMATCH".to_string(),

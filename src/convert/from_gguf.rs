@@ -7,7 +7,9 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
-use super::llama::{output_metadata, tensor_order, tensor_type, LlamaOptions, ModelFacts, Pick};
+use super::llama::{
+    output_metadata, tensor_order, tensor_type, Counters, LlamaOptions, ModelFacts, Pick,
+};
 use super::plan::Plan;
 use super::{convert_tensor, floats, Progress, Report, Sink, Target, TempOutput, TensorReport};
 use crate::calibration::Calibration;
@@ -52,13 +54,14 @@ fn plan_tensor(
             ))
         }
     }
-    let Pick::Ggml(ty) = pick else {
-        return Err(
-            "llama-quantize gives it Q6_K, which wgquant does not write yet; choose \
-                    its type with --output-tensor-type (or --token-embedding-type), or use \
-                    --pure"
-                .into(),
-        );
+    let ty = match pick {
+        Pick::Ggml(ty) => ty,
+        Pick::Unwritten(name) => {
+            return Err(format!(
+                "llama-quantize gives it {name}, which wgquant does not write yet; choose its \
+                 type with --tensor-type (or --output-tensor-type), or use another file type"
+            ))
+        }
     };
     let target = match ty {
         GgmlType::Block(g) => Target::Format(Format::Gguf(g)),
@@ -101,8 +104,10 @@ pub fn convert_gguf(
     let model = ModelFacts::of(&file.header.metadata, &infos);
     let mut plans = Vec::new();
     let mut out_infos = Vec::new();
+    let mut counters = Counters::default();
     for t in &infos {
-        let pick = tensor_type(t, &model, opts).map_err(|e| bad(&t.name, e.to_string()))?;
+        let pick =
+            tensor_type(t, &model, opts, &mut counters).map_err(|e| bad(&t.name, e.to_string()))?;
         let (plan, ty) = plan_tensor(t, pick, opts).map_err(|m| bad(&t.name, m))?;
         plans.push(plan);
         // ggml writes the dims up to the last one above 1.

@@ -5,24 +5,36 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::format::GgufType;
+use crate::format::{GgufType, QK_K};
 use crate::io::gguf::{GgmlType, GgufTensorInfo, MetaValue};
 
-/// A tensor type llama-quantize may pick: one wgquant writes, or Q6_K, which its rules give
-/// `output.weight` and which wgquant does not write yet.
+/// A tensor type llama-quantize may pick: one wgquant writes, or a K-quant it does not write
+/// yet (Q2_K and Q3_K), which stops the conversion with the tensor named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pick {
     Ggml(GgmlType),
-    Q6K,
+    Unwritten(&'static str),
+}
+
+const fn block(t: GgufType) -> Pick {
+    Pick::Ggml(GgmlType::Block(t))
 }
 
 impl Pick {
-    const Q8_0: Pick = Pick::Ggml(GgmlType::Block(GgufType::Q8_0));
+    const Q4_0: Pick = block(GgufType::Q4_0);
+    const Q5_0: Pick = block(GgufType::Q5_0);
+    const Q5_1: Pick = block(GgufType::Q5_1);
+    const Q8_0: Pick = block(GgufType::Q8_0);
+    const Q4_K: Pick = block(GgufType::Q4K);
+    const Q5_K: Pick = block(GgufType::Q5K);
+    const Q6_K: Pick = block(GgufType::Q6K);
+    const Q2_K: Pick = Pick::Unwritten("Q2_K");
+    const Q3_K: Pick = Pick::Unwritten("Q3_K");
 
     fn block(self) -> usize {
         match self {
             Pick::Ggml(t) => t.block_elements(),
-            Pick::Q6K => 256,
+            Pick::Unwritten(_) => QK_K,
         }
     }
 
@@ -36,7 +48,7 @@ impl Pick {
     pub fn name(self) -> &'static str {
         match self {
             Pick::Ggml(t) => t.name(),
-            Pick::Q6K => "Q6_K",
+            Pick::Unwritten(name) => name,
         }
     }
 
@@ -48,12 +60,12 @@ impl Pick {
             .into_iter()
             .chain(GgufType::ALL.map(GgmlType::Block))
             .map(Pick::Ggml)
-            .chain([Pick::Q6K])
             .find(|p| p.name().eq_ignore_ascii_case(t))
             .ok_or_else(|| {
+                let names: Vec<&str> = GgufType::ALL.iter().map(|t| t.name()).collect();
                 Error::Usage(format!(
-                    "`{text}` is not a tensor type wgquant writes (f32, f16, bf16, q4_0, q4_1, \
-                     q5_0, q5_1, q8_0, mxfp4)"
+                    "`{text}` is not a tensor type wgquant writes (F32, F16, BF16, {})",
+                    names.join(", ")
                 ))
             })
     }
@@ -68,57 +80,48 @@ pub struct FileType {
     pub default: Pick,
 }
 
-const fn block(t: GgufType) -> Pick {
-    Pick::Ggml(GgmlType::Block(t))
+/// `llama_ftype` values the rules single out.
+mod ftype {
+    pub const Q2_K: u32 = 10;
+    pub const Q3_K_S: u32 = 11;
+    pub const Q3_K_M: u32 = 12;
+    pub const Q3_K_L: u32 = 13;
+    pub const Q4_K_S: u32 = 14;
+    pub const Q4_K_M: u32 = 15;
+    pub const Q5_K_M: u32 = 17;
+    pub const MXFP4_MOE: u32 = 38;
 }
 
-/// The file types wgquant writes (llama-quantize's `QUANT_OPTIONS` and `llama_ftype`).
-pub const FILE_TYPES: [FileType; 9] = [
-    FileType {
-        name: "Q4_0",
-        id: 2,
-        default: block(GgufType::Q4_0),
-    },
-    FileType {
-        name: "Q4_1",
-        id: 3,
-        default: block(GgufType::Q4_1),
-    },
-    FileType {
-        name: "MXFP4_MOE",
-        id: 38,
-        default: block(GgufType::Mxfp4),
-    },
-    FileType {
-        name: "Q5_0",
-        id: 8,
-        default: block(GgufType::Q5_0),
-    },
-    FileType {
-        name: "Q5_1",
-        id: 9,
-        default: block(GgufType::Q5_1),
-    },
-    FileType {
-        name: "Q8_0",
-        id: 7,
-        default: block(GgufType::Q8_0),
-    },
-    FileType {
-        name: "F16",
-        id: 1,
-        default: Pick::Ggml(GgmlType::F16),
-    },
-    FileType {
-        name: "BF16",
-        id: 32,
-        default: Pick::Ggml(GgmlType::BF16),
-    },
-    FileType {
-        name: "F32",
-        id: 0,
-        default: Pick::Ggml(GgmlType::F32),
-    },
+const fn file_type(name: &'static str, id: u32, default: Pick) -> FileType {
+    FileType { name, id, default }
+}
+
+/// The file types of llama-quantize's `QUANT_OPTIONS` that wgquant takes (`Q3_K`, `Q4_K` and
+/// `Q5_K` are its aliases of the `_M` mixes). The Q2_K and Q3_K mixes stop at the first tensor
+/// that gets Q2_K or Q3_K; on rows that are not multiples of 256 they fall back to types
+/// wgquant writes.
+pub const FILE_TYPES: [FileType; 21] = [
+    file_type("Q4_0", 2, Pick::Q4_0),
+    file_type("Q4_1", 3, block(GgufType::Q4_1)),
+    file_type("MXFP4_MOE", ftype::MXFP4_MOE, block(GgufType::Mxfp4)),
+    file_type("Q5_0", 8, Pick::Q5_0),
+    file_type("Q5_1", 9, Pick::Q5_1),
+    file_type("Q2_K", ftype::Q2_K, Pick::Q2_K),
+    file_type("Q3_K", ftype::Q3_K_M, Pick::Q3_K),
+    file_type("Q3_K_S", ftype::Q3_K_S, Pick::Q3_K),
+    file_type("Q3_K_M", ftype::Q3_K_M, Pick::Q3_K),
+    file_type("Q3_K_L", ftype::Q3_K_L, Pick::Q3_K),
+    file_type("Q4_K", ftype::Q4_K_M, Pick::Q4_K),
+    file_type("Q4_K_S", ftype::Q4_K_S, Pick::Q4_K),
+    file_type("Q4_K_M", ftype::Q4_K_M, Pick::Q4_K),
+    file_type("Q5_K", ftype::Q5_K_M, Pick::Q5_K),
+    file_type("Q5_K_S", 16, Pick::Q5_K),
+    file_type("Q5_K_M", ftype::Q5_K_M, Pick::Q5_K),
+    file_type("Q6_K", 18, Pick::Q6_K),
+    file_type("Q8_0", 7, Pick::Q8_0),
+    file_type("F16", 1, Pick::Ggml(GgmlType::F16)),
+    file_type("BF16", 32, Pick::Ggml(GgmlType::BF16)),
+    file_type("F32", 0, Pick::Ggml(GgmlType::F32)),
 ];
 
 impl FileType {
@@ -134,10 +137,6 @@ impl FileType {
                     names.join(", ")
                 ))
             })
-    }
-
-    fn is(&self, name: &str) -> bool {
-        self.name == name
     }
 }
 
@@ -195,6 +194,12 @@ pub struct ModelFacts {
     pub n_layer: u64,
     /// No tensor is named `output.weight`: the token embedding is also the output.
     pub tied_embeddings: bool,
+    /// Tensors named as attention values (`attn_v`, `attn_qkv`, `attn_kv_b`).
+    pub n_attention_wv: i64,
+    /// Layer 0's query heads per key/value head (llama.cpp's `n_gqa()`).
+    pub n_gqa: u64,
+    /// llama.cpp's `LLM_TYPE_70B` (80 layers of llama with grouped queries, and a few others).
+    pub is_70b: bool,
 }
 
 impl ModelFacts {
@@ -204,14 +209,45 @@ impl ModelFacts {
             .and_then(MetaValue::as_str)
             .unwrap_or_default()
             .to_string();
-        let number = |key: &str| get(&format!("{arch}.{key}")).and_then(MetaValue::as_u64);
+        let value = |key: &str| get(&format!("{arch}.{key}"));
+        // A per-layer array counts by its first layer.
+        let first = |v: &MetaValue| match v {
+            MetaValue::Array(a) => a.items().next().and_then(|i| i.as_u64()),
+            other => other.as_u64(),
+        };
+        let number = |key: &str| value(key).and_then(first);
+        let n_expert = number("expert_count").unwrap_or(0);
+        let n_layer = number("block_count").unwrap_or(0);
+        let n_head = number("attention.head_count").unwrap_or(0);
+        let n_head_kv = number("attention.head_count_kv").unwrap_or(n_head);
+        let layers = n_layer.saturating_sub(number("nextn_predict_layers").unwrap_or(0));
+        let is_70b = match arch.as_str() {
+            "llama" | "llama-embed" => n_expert != 8 && layers == 80 && n_head != n_head_kv,
+            "qwen2" | "deci" | "olmo" => layers == 80,
+            "jais2" => layers == 68,
+            _ => false,
+        };
         ModelFacts {
-            n_expert: number("expert_count").unwrap_or(0),
-            n_layer: number("block_count").unwrap_or(0),
+            n_expert,
+            n_layer,
             tied_embeddings: !tensors.iter().any(|t| t.name == "output.weight"),
+            n_attention_wv: tensors
+                .iter()
+                .filter(|t| category(&t.name) == Category::AttentionV)
+                .count() as i64,
+            n_gqa: n_head.checked_div(n_head_kv).unwrap_or(0),
+            is_70b,
             arch,
         }
     }
+}
+
+/// llama-quantize's running counts, in its tensor order, of the attention-value and
+/// feed-forward-down tensors its mix rules have typed: the rules give some layers more bits.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    attention_wv: i64,
+    ffn_down: i64,
 }
 
 /// The layer of a `blk.N.` name as C's `sscanf(name, "blk.%d.")` reads it.
@@ -263,7 +299,11 @@ enum Category {
     /// `attn_v`, `attn_qkv` and `attn_kv_b`.
     AttentionV,
     AttentionK,
-    Ffn,
+    AttentionQ,
+    AttentionOutput,
+    FfnUp,
+    FfnGate,
+    FfnDown,
     Other,
 }
 
@@ -274,18 +314,21 @@ fn category(name: &str) -> Category {
     if name == "token_embd.weight" || name == "per_layer_token_embd.weight" {
         return Category::TokenEmbd;
     }
-    let has = |s: &str| name.contains(s);
-    if has("attn_qkv.weight") || has("attn_kv_b.weight") || has("attn_v.weight") {
-        Category::AttentionV
-    } else if has("attn_k.weight") {
-        Category::AttentionK
-    } else if has("attn_q.weight") || has("attn_output.weight") {
-        Category::Other
-    } else if has("ffn_up") || has("ffn_gate") || has("ffn_down") {
-        Category::Ffn
-    } else {
-        Category::Other
-    }
+    let by_name = [
+        ("attn_qkv.weight", Category::AttentionV),
+        ("attn_kv_b.weight", Category::AttentionV),
+        ("attn_v.weight", Category::AttentionV),
+        ("attn_k.weight", Category::AttentionK),
+        ("attn_q.weight", Category::AttentionQ),
+        ("attn_output.weight", Category::AttentionOutput),
+        ("ffn_up", Category::FfnUp),
+        ("ffn_gate", Category::FfnGate),
+        ("ffn_down", Category::FfnDown),
+    ];
+    by_name
+        .iter()
+        .find(|(s, _)| name.contains(s))
+        .map_or(Category::Other, |&(_, c)| c)
 }
 
 /// Names llama-quantize never quantizes (substrings), in `tensor_allows_quantization`.
@@ -374,8 +417,13 @@ fn allows_quantization(t: &GgufTensorInfo, model: &ModelFacts) -> bool {
 }
 
 /// The type llama-quantize gives tensor `t` (`llama_tensor_get_type`), or its own type when it
-/// stays as it is.
-pub fn tensor_type(t: &GgufTensorInfo, model: &ModelFacts, opts: &LlamaOptions) -> Result<Pick> {
+/// stays as it is. Call it for every tensor in [`tensor_order`], with one `counters`.
+pub fn tensor_type(
+    t: &GgufTensorInfo,
+    model: &ModelFacts,
+    opts: &LlamaOptions,
+    counters: &mut Counters,
+) -> Result<Pick> {
     if !allows_quantization(t, model) {
         return Ok(Pick::Ggml(t.ty));
     }
@@ -398,7 +446,7 @@ pub fn tensor_type(t: &GgufTensorInfo, model: &ModelFacts, opts: &LlamaOptions) 
             .find(|(re, _)| re.is_match(&t.name));
         match manual {
             Some((_, m)) => ty = *m,
-            None if !opts.pure => ty = mix(t, cat, ty, model, opts)?,
+            None if !opts.pure => ty = mix(t, cat, ty, model, opts, counters)?,
             None => {}
         }
         ty = fallback(t, ty);
@@ -406,16 +454,24 @@ pub fn tensor_type(t: &GgufTensorInfo, model: &ModelFacts, opts: &LlamaOptions) 
     Ok(ty)
 }
 
-/// `llama_tensor_get_type_impl` for the file types wgquant writes.
+/// llama.cpp's `use_more_bits`: the first and last eighth of the layers and every third one
+/// between (C's truncating `/` and `%`).
+fn use_more_bits(i: i64, n: i64) -> bool {
+    i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2
+}
+
+/// `llama_tensor_get_type_impl` for the file types wgquant takes, without an importance matrix.
 fn mix(
     t: &GgufTensorInfo,
     cat: Category,
     ty: Pick,
     model: &ModelFacts,
     opts: &LlamaOptions,
+    counters: &mut Counters,
 ) -> Result<Pick> {
-    let ft = opts.file_type;
+    let ft = opts.file_type.id;
     let name = t.name.as_str();
+    let falcon = model.arch == "falcon";
     if model.arch == "glm5-next"
         && ["attn_q_a", "attn_q_b", "nextn.eh_proj"]
             .iter()
@@ -426,36 +482,99 @@ fn mix(
     if cat == Category::Output || (model.tied_embeddings && cat == Category::TokenEmbd) {
         return Ok(if let Some(o) = opts.output_tensor_type {
             o
-        } else if ft.is("MXFP4_MOE")
-            || model.arch == "falcon"
-            || !ne(&t.shape, 0).is_multiple_of(ty.block())
-        {
+        } else if ft == ftype::MXFP4_MOE || falcon || !ne(&t.shape, 0).is_multiple_of(ty.block()) {
             Pick::Q8_0
         } else if ty != Pick::Q8_0 {
-            Pick::Q6K
+            Pick::Q6_K
         } else {
             ty
         });
     }
-    if ft.is("MXFP4_MOE") {
-        let experts = ne(&t.shape, 2) > 1 && (model.arch != "bailingmoe3" || cat == Category::Ffn);
+    if ft == ftype::MXFP4_MOE {
+        let ffn = matches!(cat, Category::FfnUp | Category::FfnGate | Category::FfnDown);
+        let experts = ne(&t.shape, 2) > 1 && (model.arch != "bailingmoe3" || ffn);
         return Ok(if experts { ty } else { Pick::Q8_0 });
     }
-    match cat {
-        Category::AttentionV | Category::AttentionK if model.n_expert == 8 => Ok(Pick::Q8_0),
-        Category::Ffn if model.n_expert > 1 => {
-            // Expert models take the layer from the name, and llama.cpp fails without one.
-            match layer_of(name) {
-                Some(l) if l >= 0 && (l as u64) < model.n_layer => Ok(ty),
-                _ => Err(Error::Usage(format!(
-                    "tensor `{name}`: no layer in [0, {}) in its name, which an expert model's \
-                     feed-forward tensors need",
-                    model.n_layer
-                ))),
-            }
+    // Expert models take a feed-forward tensor's layer from its name, dense ones count.
+    let layer = |count: i64| -> Result<i64> {
+        if model.n_expert <= 1 {
+            return Ok(count);
         }
-        _ => Ok(ty),
-    }
+        match layer_of(name) {
+            Some(l) if l >= 0 && (l as u64) < model.n_layer => Ok(l),
+            _ => Err(Error::Usage(format!(
+                "tensor `{name}`: no layer in [0, {}) in its name, which an expert model's \
+                 feed-forward tensors need",
+                model.n_layer
+            ))),
+        }
+    };
+    let n_layer = model.n_layer as i64;
+    Ok(match cat {
+        Category::AttentionV => {
+            let (i, n) = (counters.attention_wv, model.n_attention_wv);
+            let mut t = match ft {
+                ftype::Q2_K if model.n_gqa >= 4 => Pick::Q4_K,
+                ftype::Q2_K => Pick::Q3_K,
+                ftype::Q3_K_M if i < 2 => Pick::Q5_K,
+                ftype::Q3_K_M => Pick::Q4_K,
+                ftype::Q3_K_L => Pick::Q5_K,
+                ftype::Q4_K_M | ftype::Q5_K_M if use_more_bits(i, n) => Pick::Q6_K,
+                ftype::Q4_K_S if i < 4 => Pick::Q5_K,
+                _ => ty,
+            };
+            if model.is_70b && (t == Pick::Q3_K || t == Pick::Q4_K) {
+                t = Pick::Q5_K;
+            }
+            if model.n_expert == 8 {
+                t = Pick::Q8_0;
+            }
+            counters.attention_wv += 1;
+            t
+        }
+        Category::AttentionK if model.n_expert == 8 => Pick::Q8_0,
+        Category::FfnDown => {
+            let i = layer(counters.ffn_down)?;
+            let n = n_layer;
+            let t = match ft {
+                ftype::Q2_K => Pick::Q3_K,
+                ftype::Q3_K_M if i < n / 16 => Pick::Q5_K,
+                ftype::Q3_K_M if !falcon || use_more_bits(i, n) => Pick::Q4_K,
+                ftype::Q3_K_M => Pick::Q3_K,
+                ftype::Q3_K_L if falcon => Pick::Q4_K,
+                ftype::Q3_K_L => Pick::Q5_K,
+                ftype::Q4_K_M if falcon && i < n / 16 => Pick::Q6_K,
+                ftype::Q4_K_M if falcon && use_more_bits(i, n) => Pick::Q5_K,
+                ftype::Q4_K_M if !falcon && use_more_bits(i, n) => Pick::Q6_K,
+                ftype::Q5_K_M if use_more_bits(i, n) => Pick::Q6_K,
+                ftype::Q4_K_S if !falcon && i < n / 8 => Pick::Q5_K,
+                _ => ty,
+            };
+            counters.ffn_down += 1;
+            t
+        }
+        Category::AttentionOutput if falcon => match ft {
+            ftype::Q3_K_L => Pick::Q4_K,
+            _ => ty,
+        },
+        Category::AttentionOutput if model.n_expert == 8 => match ft {
+            ftype::Q2_K | ftype::Q3_K_S | ftype::Q3_K_M | ftype::Q4_K_S | ftype::Q4_K_M => {
+                Pick::Q5_K
+            }
+            _ => ty,
+        },
+        Category::AttentionOutput => match ft {
+            ftype::Q2_K => Pick::Q3_K,
+            ftype::Q3_K_M => Pick::Q4_K,
+            ftype::Q3_K_L => Pick::Q5_K,
+            _ => ty,
+        },
+        Category::FfnGate | Category::FfnUp => {
+            layer(0)?;
+            ty
+        }
+        _ => ty,
+    })
 }
 
 /// `tensor_type_fallback`: a type whose block does not divide the rows gives way to one that
@@ -466,7 +585,10 @@ fn fallback(t: &GgufTensorInfo, ty: Pick) -> Pick {
         return ty;
     }
     let next = match ty {
-        Pick::Q6K => Pick::Q8_0,
+        Pick::Q2_K | Pick::Q3_K => Pick::Q4_0,
+        Pick::Q4_K => Pick::Q5_0,
+        Pick::Q5_K => Pick::Q5_1,
+        Pick::Q6_K => Pick::Q8_0,
         other => other,
     };
     if !cols.is_multiple_of(next.block()) {

@@ -48,7 +48,7 @@ pub(super) fn plan(entry: &TensorEntry, opts: &ConvertOptions) -> Plan {
             };
             block_ok && Layout::new(&s, shape).is_ok()
         }
-        Target::Format(Format::Gguf(_)) => last % 32 == 0,
+        Target::Format(Format::Gguf(t)) => last.is_multiple_of(t.block_elements()),
         Target::Float(_) => true,
     };
     if shape.len() < 2 || !fits || entry.elements() == 0 {

@@ -1,11 +1,12 @@
-//! GGUF block types (NUMERICS section 7). Every fact about a type stands in one table,
-//! [`GgufType::traits`], as in ggml's `type_traits`; the kernels' `GGUF_*` constants, the file
-//! type ids, the text names and the block sizes all come from it.
+//! GGUF block types (NUMERICS section 7): the 32-element types and the K-quants' super-blocks
+//! of 256. Every fact about a type stands in one table, [`GgufType::traits`], as in ggml's
+//! `type_traits`; the kernels' `GGUF_*` constants, the file type ids, the text names and the
+//! block sizes all come from it.
 
 use std::fmt;
 
-/// Elements per block of the 32-element GGUF types.
-pub const GGUF_BLOCK: usize = 32;
+/// Elements per K-quant super-block (ggml's `QK_K`).
+pub const QK_K: usize = 256;
 
 /// The E2M1 values doubled, as llama.cpp's `kvalues_mxfp4`.
 pub const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
@@ -56,6 +57,9 @@ pub enum GgufType {
     Q5_0,
     Q5_1,
     Mxfp4,
+    Q4K,
+    Q5K,
+    Q6K,
 }
 
 /// What one GGUF block type is.
@@ -65,34 +69,46 @@ pub struct GgufTraits {
     pub name: &'static str,
     /// The `ggml_type` id in GGUF files.
     pub ggml_id: u32,
-    /// Bytes of one block of [`GGUF_BLOCK`] elements (the block struct of ggml-common.h).
+    /// Elements of one block: 32, or [`QK_K`] for the K-quants.
+    pub block: usize,
+    /// Bytes of one block (the block struct of ggml-common.h).
     pub block_bytes: usize,
 }
 
 impl GgufType {
     /// Every GGUF type; a type's position here is its kernels' `GGUF_TYPE` value.
-    pub const ALL: [GgufType; 6] = [
+    pub const ALL: [GgufType; 9] = [
         GgufType::Q8_0,
         GgufType::Q4_0,
         GgufType::Q4_1,
         GgufType::Q5_0,
         GgufType::Q5_1,
         GgufType::Mxfp4,
+        GgufType::Q4K,
+        GgufType::Q5K,
+        GgufType::Q6K,
     ];
 
     /// The table.
     pub const fn traits(self) -> GgufTraits {
-        let (name, ggml_id, block_bytes) = match self {
-            GgufType::Q8_0 => ("Q8_0", 8, 34),
-            GgufType::Q4_0 => ("Q4_0", 2, 18),
-            GgufType::Q4_1 => ("Q4_1", 3, 20),
-            GgufType::Q5_0 => ("Q5_0", 6, 22),
-            GgufType::Q5_1 => ("Q5_1", 7, 24),
-            GgufType::Mxfp4 => ("MXFP4", 39, 17),
+        let (name, ggml_id, block, block_bytes) = match self {
+            GgufType::Q8_0 => ("Q8_0", 8, 32, 34),
+            GgufType::Q4_0 => ("Q4_0", 2, 32, 18),
+            GgufType::Q4_1 => ("Q4_1", 3, 32, 20),
+            GgufType::Q5_0 => ("Q5_0", 6, 32, 22),
+            GgufType::Q5_1 => ("Q5_1", 7, 32, 24),
+            GgufType::Mxfp4 => ("MXFP4", 39, 32, 17),
+            // d, dmin (f16), 12 bytes of 6-bit scales and mins, 128 of low nibbles.
+            GgufType::Q4K => ("Q4_K", 12, QK_K, 144),
+            // as Q4_K, with 32 bytes of fifth bits before the nibbles.
+            GgufType::Q5K => ("Q5_K", 13, QK_K, 176),
+            // 128 bytes of low nibbles, 64 of high 2 bits, 16 i8 scales, d (f16).
+            GgufType::Q6K => ("Q6_K", 14, QK_K, 210),
         };
         GgufTraits {
             name,
             ggml_id,
+            block,
             block_bytes,
         }
     }
@@ -107,7 +123,17 @@ impl GgufType {
         self.traits().block_bytes
     }
 
-    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4.
+    /// Elements of one block: a row's length must be a multiple of it.
+    pub fn block_elements(self) -> usize {
+        self.traits().block
+    }
+
+    /// Whether this is a K-quant (super-blocks of [`QK_K`]).
+    pub fn is_k_quant(self) -> bool {
+        self.block_elements() == QK_K
+    }
+
+    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4, 1, 1, 2.
     pub fn blocks_per_group(self) -> usize {
         (1..=4)
             .find(|g| (g * self.block_bytes()).is_multiple_of(4))

@@ -6,7 +6,7 @@
 pub mod gguf;
 pub mod minifloat;
 
-pub use gguf::{GgufType, GGUF_BLOCK, KVALUES_MXFP4};
+pub use gguf::{GgufType, KVALUES_MXFP4, QK_K};
 pub use minifloat::Minifloat;
 
 /// bitsandbytes' NF4 codebook (NUMERICS section 5), from its f64 values rounded to nearest f32.

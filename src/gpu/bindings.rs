@@ -98,6 +98,8 @@ kernel_bindings! {
     GgufQuantizeBindings {
         1 src: Read, 2 status: ReadWrite, 3 out: ReadWrite, 4 log2_round_up: Read,
     }
+    /// `kquants.wgsl`: the K-quant super-blocks go to `out` as words.
+    KQuantizeBindings { 1 src: Read, 2 status: ReadWrite, 3 out: ReadWrite }
     /// `gguf.wgsl`, entry point `dequantize`: the blocks in `src`, f32 bits to `out`.
     GgufDequantizeBindings { 1 src: Read, 3 out: ReadWrite }
     /// `matmul.wgsl` and `gemv.wgsl` with a coded weight (`weights.wgsl`).

@@ -4,9 +4,9 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::format::gguf::mxfp4_round_up_table;
-use crate::format::{GgufType, GGUF_BLOCK};
+use crate::format::GgufType;
 use crate::gguf::GgufTensor;
-use crate::gpu::bindings::{GgufDequantizeBindings, GgufQuantizeBindings};
+use crate::gpu::bindings::{GgufDequantizeBindings, GgufQuantizeBindings, KQuantizeBindings};
 use crate::gpu::buffers::{check_len, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{workgroups, Geom};
@@ -26,7 +26,7 @@ fn log2_table() -> &'static [u32] {
 fn plan(ctx: &GpuContext, blocks: usize, ty: GgufType) -> Result<Vec<(usize, usize)>> {
     let group = ty.blocks_per_group();
     let per_chunk =
-        (ctx.chunk_bytes.saturating_sub(256) as usize / (GGUF_BLOCK * 4)) / group * group;
+        (ctx.chunk_bytes.saturating_sub(256) as usize / (ty.block_elements() * 4)) / group * group;
     if per_chunk == 0 {
         return Err(Error::TooLarge(format!(
             "a group of {group} {ty:?} blocks exceeds the {} byte binding window",
@@ -66,7 +66,8 @@ impl GpuContext {
     /// Quantizes a device tensor to GGUF blocks, keeping them on the device.
     pub fn quantize_gguf_tensor(&self, x: &GpuTensor, ty: GgufType) -> Result<GpuGgufTensor> {
         GgufTensor::check_shape(&x.shape, ty)?;
-        let blocks = x.len() / GGUF_BLOCK;
+        let per = ty.block_elements();
+        let blocks = x.len() / per;
         let group_bytes = ty.blocks_per_group() * ty.block_bytes();
         let groups = blocks.div_ceil(ty.blocks_per_group());
         let out = GpuGgufTensor {
@@ -81,23 +82,22 @@ impl GpuContext {
         let status_init = vec![CLEAR; chunks.len() * STATUS_STRIDE];
         let status =
             self.buffer_from_bytes(bytemuck::cast_slice(&status_init), "wgquant status")?;
-        let table =
-            self.buffer_from_bytes(bytemuck::cast_slice(log2_table()), "wgquant mxfp4 table")?;
-        let pipeline = self.pipelines.get(
-            &self.device,
-            Kernel::GgufQuantize,
-            &gguf_constants(ty, x.dtype),
-        )?;
+        // The K-quants have their own kernel; MXFP4's table is bound by the other one only.
+        let (kernel, table) = if ty.is_k_quant() {
+            (Kernel::KQuantize, None)
+        } else {
+            let t =
+                self.buffer_from_bytes(bytemuck::cast_slice(log2_table()), "wgquant mxfp4 table")?;
+            (Kernel::GgufQuantize, Some(t))
+        };
+        let pipeline = self
+            .pipelines
+            .get(&self.device, kernel, &gguf_constants(ty, x.dtype))?;
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
         for (i, &(first, count)) in chunks.iter().enumerate() {
             let chunk_groups = count.div_ceil(ty.blocks_per_group());
-            let xw = self.window(
-                &x.buffer,
-                first * GGUF_BLOCK,
-                count * GGUF_BLOCK,
-                x.dtype.bytes(),
-            );
+            let xw = self.window(&x.buffer, first * per, count * per, x.dtype.bytes());
             let ow = self.window(
                 &out.blocks,
                 first * ty.block_bytes() / 4,
@@ -105,7 +105,6 @@ impl GpuContext {
                 4,
             );
             let sw = self.window(&status, i * STATUS_STRIDE, 1, 4);
-            let tw = self.window(&table, 0, 256, 4);
             let geom = Geom {
                 rows: count as u32,
                 x_offset: xw.elem_offset,
@@ -113,19 +112,26 @@ impl GpuContext {
                 count: chunk_groups as u32,
                 ..Default::default()
             };
-            let bindings = GgufQuantizeBindings {
-                src: (&x.buffer, xw),
-                status: (&status, sw),
-                out: (&out.blocks, ow),
-                log2_round_up: (&table, tw),
-            };
-            self.dispatch(
-                &mut encoder,
-                &pipeline,
-                &geom,
-                &bindings,
-                workgroups(chunk_groups as u32),
-            );
+            let groups = workgroups(chunk_groups as u32);
+            match &table {
+                Some(table) => {
+                    let bindings = GgufQuantizeBindings {
+                        src: (&x.buffer, xw),
+                        status: (&status, sw),
+                        out: (&out.blocks, ow),
+                        log2_round_up: (table, self.window(table, 0, 256, 4)),
+                    };
+                    self.dispatch(&mut encoder, &pipeline, &geom, &bindings, groups);
+                }
+                None => {
+                    let bindings = KQuantizeBindings {
+                        src: (&x.buffer, xw),
+                        status: (&status, sw),
+                        out: (&out.blocks, ow),
+                    };
+                    self.dispatch(&mut encoder, &pipeline, &geom, &bindings, groups);
+                }
+            }
         }
         self.queue.submit([encoder.finish()]);
         scope.finish("gguf quantize")?;
@@ -133,7 +139,7 @@ impl GpuContext {
             bytemuck::pod_collect_to_vec(&self.read_bytes(&status, status.size())?);
         for (i, &(first, _)) in chunks.iter().enumerate() {
             if words[i * STATUS_STRIDE] != CLEAR {
-                let index = (first * GGUF_BLOCK) as u64 + words[i * STATUS_STRIDE] as u64;
+                let index = (first * per) as u64 + words[i * STATUS_STRIDE] as u64;
                 return Err(Error::NonFinite { index });
             }
         }
@@ -144,7 +150,10 @@ impl GpuContext {
     pub fn download_gguf(&self, t: &GpuGgufTensor) -> Result<GgufTensor> {
         t.check()?;
         let n: usize = t.shape.iter().product();
-        let bytes = self.read_bytes(&t.blocks, (n / GGUF_BLOCK * t.ty.block_bytes()) as u64)?;
+        let bytes = self.read_bytes(
+            &t.blocks,
+            (n / t.ty.block_elements() * t.ty.block_bytes()) as u64,
+        )?;
         GgufTensor::new(t.ty, t.shape.clone(), bytes)
     }
 
@@ -177,14 +186,15 @@ impl GpuContext {
             )?;
             let scope = self.scope();
             let mut encoder = self.device.create_command_encoder(&Default::default());
-            for (first, count) in plan(self, n / GGUF_BLOCK, ty)? {
+            let per = ty.block_elements();
+            for (first, count) in plan(self, n / per, ty)? {
                 let words = (count * ty.block_bytes()).div_ceil(4);
                 let bw = self.window(&t.blocks, first * ty.block_bytes() / 4, words, 4);
-                let yw = self.window(&y, first * GGUF_BLOCK, count * GGUF_BLOCK, 4);
+                let yw = self.window(&y, first * per, count * per, 4);
                 let geom = Geom {
                     x_offset: yw.elem_offset,
                     code_offset: bw.elem_offset,
-                    count: (count * GGUF_BLOCK) as u32,
+                    count: (count * per) as u32,
                     ..Default::default()
                 };
                 let bindings = GgufDequantizeBindings {
@@ -219,7 +229,7 @@ impl GpuGgufTensor {
     pub fn check(&self) -> Result<()> {
         GgufTensor::check_shape(&self.shape, self.ty)?;
         let n: usize = self.shape.iter().product();
-        if self.blocks.size() < (n / GGUF_BLOCK * self.ty.block_bytes()) as u64 {
+        if self.blocks.size() < (n / self.ty.block_elements() * self.ty.block_bytes()) as u64 {
             return Err(Error::Shape(format!(
                 "buffer too small for {:?} blocks of shape {:?}",
                 self.ty, self.shape

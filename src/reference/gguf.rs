@@ -6,7 +6,7 @@ use half::f16;
 
 use crate::error::{Error, Result};
 use crate::format::gguf::{e8m0_to_f32_half, floor_log2f};
-use crate::format::{GgufType, GGUF_BLOCK, KVALUES_MXFP4};
+use crate::format::{GgufType, KVALUES_MXFP4};
 use crate::gguf::GgufTensor;
 
 /// Quantizes `data` (row-major, `shape`) to GGUF blocks.
@@ -24,8 +24,11 @@ pub fn quantize(data: &[f32], shape: &[usize], ty: GgufType) -> Result<GgufTenso
             index: index as u64,
         });
     }
-    let mut bytes = Vec::with_capacity(data.len() / GGUF_BLOCK * ty.block_bytes());
-    for block in data.chunks_exact(GGUF_BLOCK) {
+    if ty.is_k_quant() {
+        return GgufTensor::new(ty, shape.to_vec(), super::kquants::quantize_row(data, ty)?);
+    }
+    let mut bytes = Vec::with_capacity(data.len() / 32 * ty.block_bytes());
+    for block in data.chunks_exact(32) {
         quantize_block(block.try_into().unwrap_or(&[0.0; 32]), ty, &mut bytes);
     }
     GgufTensor::new(ty, shape.to_vec(), bytes)
@@ -128,6 +131,7 @@ fn quantize_block(x: &[f32; 32], ty: GgufType, out: &mut Vec<u8>) {
             out.push(e);
             nibbles(&q, out);
         }
+        GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => {}
     }
 }
 
@@ -140,6 +144,9 @@ fn best_index_mxfp4(x: f32, d: f32) -> u8 {
 /// Restores every element, row-major.
 pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
     let ty = t.ty;
+    if ty.is_k_quant() {
+        return super::kquants::dequantize_row(&t.data, ty);
+    }
     let mut out = Vec::with_capacity(t.len());
     for b in t.data.chunks_exact(ty.block_bytes()) {
         let half = |i: usize| f16::from_le_bytes([b[i], b[i + 1]]).to_f32();
@@ -153,7 +160,7 @@ pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
         let high = |qh: &[u8], j: usize| {
             ((u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]) >> j) & 1) as u8
         };
-        for j in 0..GGUF_BLOCK {
+        for j in 0..32 {
             out.push(match ty {
                 GgufType::Q8_0 => b[2 + j] as i8 as f32 * half(0),
                 GgufType::Q4_0 => half(0) * (nibble(&b[2..], j) as i32 - 8) as f32,
@@ -167,6 +174,7 @@ pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
                 GgufType::Mxfp4 => {
                     e8m0_to_f32_half(b[0]) * KVALUES_MXFP4[nibble(&b[1..], j) as usize] as f32
                 }
+                GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => 0.0,
             });
         }
     }

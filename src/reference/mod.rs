@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod gguf;
+pub mod kquants;
 pub mod matmul;
 mod param;
 mod values;

@@ -74,8 +74,12 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
         }
     }
     for ty in GgufType::ALL {
+        let quantize = match ty.is_k_quant() {
+            true => Kernel::KQuantize,
+            false => Kernel::GgufQuantize,
+        };
         for input in [DType::F32, DType::F16, DType::BF16] {
-            out.push((Kernel::GgufQuantize, gguf_constants(ty, input)));
+            out.push((quantize, gguf_constants(ty, input)));
         }
         out.push((Kernel::GgufDequantize, gguf_constants(ty, DType::F32)));
     }

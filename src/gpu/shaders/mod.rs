@@ -15,8 +15,8 @@ pub use specialize::*;
 use crate::gpu::bindings::{
     CalibrateBindings, CopyBindings, DequantizeBindings, FakeQuantizeBindings,
     GgufDequantizeBindings, GgufQuantizeBindings, HistogramBindings, IntMatmulBindings,
-    KernelBindings, MatmulBindings, MatmulSrcBindings, QuantizeBindings, QuantizeBlocksBindings,
-    ReduceBindings, Slot, UNIFORM_SLOT,
+    KQuantizeBindings, KernelBindings, MatmulBindings, MatmulSrcBindings, QuantizeBindings,
+    QuantizeBlocksBindings, ReduceBindings, Slot, UNIFORM_SLOT,
 };
 
 /// The kernel families.
@@ -41,6 +41,8 @@ pub enum Kernel {
     GgufQuantize,
     /// f32 from GGUF blocks (`shaders/gguf.wgsl`, entry point `dequantize`).
     GgufDequantize,
+    /// K-quant super-blocks from f32 (`shaders/kquants.wgsl`).
+    KQuantize,
     /// Tiled `x . W^T`, W read by its weight prelude in the tile load (`shaders/matmul.wgsl`).
     Matmul { weight: WeightKind },
     /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
@@ -59,7 +61,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 23] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
@@ -68,6 +70,7 @@ impl Kernel {
         Kernel::DequantizeVec4,
         Kernel::GgufQuantize,
         Kernel::GgufDequantize,
+        Kernel::KQuantize,
         Kernel::Matmul {
             weight: WeightKind::F32,
         },
@@ -171,6 +174,11 @@ impl Kernel {
                     include_str!("../../../shaders/gguf.wgsl"),
                 ]
             }
+            Kernel::KQuantize => vec![
+                common,
+                gguf_blocks,
+                include_str!("../../../shaders/kquants.wgsl"),
+            ],
             Kernel::Matmul { weight } => [
                 vec![common],
                 weights_of(weight),
@@ -229,6 +237,7 @@ impl Kernel {
         match self {
             Kernel::GgufQuantize => "quantize",
             Kernel::GgufDequantize => "dequantize",
+            Kernel::KQuantize => "quantize_k",
             _ => "main",
         }
     }
@@ -246,6 +255,7 @@ impl Kernel {
             Kernel::Histogram => HistogramBindings::SLOTS,
             Kernel::GgufQuantize => GgufQuantizeBindings::SLOTS,
             Kernel::GgufDequantize => GgufDequantizeBindings::SLOTS,
+            Kernel::KQuantize => KQuantizeBindings::SLOTS,
             Kernel::Matmul { weight } | Kernel::Gemv { weight, .. } => match weight {
                 WeightKind::Coded => MatmulBindings::SLOTS,
                 WeightKind::F32 | WeightKind::Gguf => MatmulSrcBindings::SLOTS,

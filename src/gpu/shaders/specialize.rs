@@ -187,6 +187,7 @@ pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
     vec![
         ("GGUF_TYPE", ty.code()),
         ("BLOCK_BYTES", ty.block_bytes() as f64),
+        ("BLOCK_ELEMS", ty.block_elements() as f64),
         ("GROUP", ty.blocks_per_group() as f64),
         ("INPUT", input.code()),
     ]

@@ -9,7 +9,7 @@ mod write;
 pub use read::{parse_header, GgufFile, GgufHeader, StoredTensor};
 pub use write::GgufWriter;
 
-use crate::format::{GgufType, GGUF_BLOCK};
+use crate::format::GgufType;
 
 pub(crate) const MAGIC: &[u8; 4] = b"GGUF";
 /// The version the writer writes (llama.cpp's `GGUF_VERSION`).
@@ -74,7 +74,7 @@ impl GgmlType {
     /// Elements per block: a row's length must be a multiple of it.
     pub fn block_elements(self) -> usize {
         match self {
-            GgmlType::Block(_) => GGUF_BLOCK,
+            GgmlType::Block(t) => t.block_elements(),
             _ => 1,
         }
     }
@@ -87,7 +87,7 @@ impl GgmlType {
             GgmlType::F16 | GgmlType::BF16 | GgmlType::I16 => n.saturating_mul(2),
             GgmlType::F64 | GgmlType::I64 => n.saturating_mul(8),
             GgmlType::I8 => n,
-            GgmlType::Block(t) => (n / GGUF_BLOCK).saturating_mul(t.block_bytes()),
+            GgmlType::Block(t) => (n / t.block_elements()).saturating_mul(t.block_bytes()),
         }
     }
 }
