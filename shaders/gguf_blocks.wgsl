@@ -7,6 +7,8 @@ override GGUF_TYPE: u32 = GGUF_Q8_0;
 override BLOCK_BYTES: u32 = 34u;
 // Elements per block: 32, or 256 for the K-quants.
 override BLOCK_ELEMS: u32 = 32u;
+// Sub-blocks with their own scale per block: 1, or 8 or 16 for the K-quants.
+override SUB_BLOCKS: u32 = 1u;
 override GROUP: u32 = 2u;
 
 // f32 to f16 bits, round to nearest even, overflow to infinity (as a C fp16 conversion).

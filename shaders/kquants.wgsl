@@ -1,9 +1,11 @@
 // ggml's K-quants Q4_K, Q5_K and Q6_K without an importance matrix, byte-exact with
-// quantize_row_q*_K_ref, mirroring src/reference/kquants.rs: one invocation per group of GROUP
-// super-blocks of 256 elements whose bytes end on a word boundary (Q6_K's 210-byte blocks go in
-// pairs). Every expression keeps C's order of operations, so each f32 rounding is C's; WGSL may
-// contract a * b + c, which lavapipe does not (other GPUs count as NUMERICS section 8 says).
-// After common.wgsl and gguf_blocks.wgsl.
+// quantize_row_q*_K_ref, mirroring src/reference/kquants.rs. One invocation per sub-block (8 of
+// 32 elements per 256-element super-block for Q4_K and Q5_K, 16 of 16 for Q6_K) runs its scale
+// search with its elements in registers; after a barrier, each finds its super-block's scales
+// from the others' results in workgroup memory and encodes its own codes again; after another,
+// the workgroup writes its super-blocks' bytes as whole words. Every expression keeps C's order
+// of operations, so each f32 rounding is C's; WGSL may contract a * b + c, which lavapipe does
+// not (elsewhere, NUMERICS section 7). After common.wgsl and gguf_blocks.wgsl.
 
 // [first non-finite element (chunk-local)].
 @group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;
@@ -12,21 +14,27 @@
 
 const QK_K: u32 = 256u;
 const GROUP_MAX_EPS: f32 = 1e-15;
+// Words of per-super-block header in `head`.
+const HEAD: u32 = 5u;
 
-var<private> kx: array<f32, 256>;
-var<private> codes: array<u32, 256>;
+// This invocation's sub-block: elements, then codes.
+var<private> xs: array<f32, 32>;
+var<private> codes: array<u32, 32>;
 var<private> aux: array<u32, 32>;
 var<private> weights: array<f32, 32>;
-// The group's bytes: two Q6_K blocks (420 bytes) is the most.
-var<private> kwords: array<u32, 105>;
 
-fn kput_byte(i: u32, v: u32) {
-    kwords[i / 4u] |= (v & 0xffu) << (8u * (i % 4u));
-}
+// Each sub-block's scale and min (Q6_K: scale), by local invocation.
+var<workgroup> sub_scale: array<f32, WG>;
+var<workgroup> sub_min: array<f32, WG>;
+// The codes, 256 per super-block of the workgroup.
+var<workgroup> wg_codes: array<u32, 2048>;
+// Per super-block: Q4_K/Q5_K d | dmin << 16 and the 12 scale bytes; Q6_K the 16 scale bytes
+// and d | (all zero) << 16.
+var<workgroup> head: array<u32, 40>;
 
-fn kput_f16_bits(i: u32, h: u32) {
-    kput_byte(i, h);
-    kput_byte(i + 1u, h >> 8u);
+// Elements per sub-block.
+fn sub_len() -> u32 {
+    return QK_K / SUB_BLOCKS;
 }
 
 // ggml's nearest_int: round to nearest even through the mantissa of x + 1.5 * 2^23.
@@ -34,15 +42,14 @@ fn nearest_int(x: f32) -> i32 {
     return (bitcast<i32>(x + 12582912.0) & 0x7fffff) - 0x400000;
 }
 
-// make_qkx2_quants (use_mad = false) on the 32 elements of kx at `base`, codes to `codes`:
-// returns (scale, -min).
-fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> {
-    var mn = kx[base];
-    var mx = kx[base];
+// make_qkx2_quants (use_mad = false) on xs, codes to `codes`: returns (scale, -min).
+fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> {
+    var mn = xs[0];
+    var mx = xs[0];
     var sum_w = weights[0];
-    var sum_x = sum_w * kx[base];
+    var sum_x = sum_w * xs[0];
     for (var i = 1u; i < 32u; i++) {
-        let v = kx[base + i];
+        let v = xs[i];
         if (v < mn) { mn = v; }
         if (v > mx) { mx = v; }
         let w = weights[i];
@@ -52,7 +59,7 @@ fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) ->
     if (mn > 0.0) { mn = 0.0; }
     if (mx == mn) {
         for (var i = 0u; i < 32u; i++) {
-            codes[base + i] = 0u;
+            codes[i] = 0u;
         }
         return vec2<f32>(0.0, -mn);
     }
@@ -60,10 +67,9 @@ fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) ->
     var scale = 1.0 / iscale;
     var best_error = 0.0;
     for (var i = 0u; i < 32u; i++) {
-        let v = kx[base + i];
-        let l = clamp(nearest_int(iscale * (v - mn)), 0, nmax);
-        codes[base + i] = u32(l);
-        let diff = scale * f32(l) + mn - v;
+        let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
+        codes[i] = u32(l);
+        let diff = scale * f32(l) + mn - xs[i];
         best_error += weights[i] * (diff * diff);
     }
     for (var is = 0; is <= nstep; is++) {
@@ -72,14 +78,13 @@ fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) ->
         var sum_l2 = 0.0;
         var sum_xl = 0.0;
         for (var i = 0u; i < 32u; i++) {
-            let v = kx[base + i];
-            let l = clamp(nearest_int(iscale * (v - mn)), 0, nmax);
+            let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
             aux[i] = u32(l);
             let w = weights[i];
             let q = f32(l);
             sum_l += w * q;
             sum_l2 += w * q * q;
-            sum_xl += w * q * v;
+            sum_xl += w * q * xs[i];
         }
         let d = sum_w * sum_l2 - sum_l * sum_l;
         if (d > 0.0) {
@@ -91,12 +96,12 @@ fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) ->
             }
             var cur_error = 0.0;
             for (var i = 0u; i < 32u; i++) {
-                let diff = this_scale * f32(aux[i]) + this_min - kx[base + i];
+                let diff = this_scale * f32(aux[i]) + this_min - xs[i];
                 cur_error += weights[i] * (diff * diff);
             }
             if (cur_error < best_error) {
                 for (var i = 0u; i < 32u; i++) {
-                    codes[base + i] = aux[i];
+                    codes[i] = aux[i];
                 }
                 best_error = cur_error;
                 scale = this_scale;
@@ -107,109 +112,21 @@ fn make_qkx2_quants(base: u32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32) ->
     return vec2<f32>(scale, -mn);
 }
 
-// Q4_K (nmax 15) or Q5_K (31) of kx into the bytes at `at`: d, dmin, the 12 bytes of 6-bit
-// scales and mins, then (Q5_K) 32 bytes of fifth bits and the 128 bytes of low nibbles.
-fn quantize_q45_k(at: u32, five: bool) {
-    let nmax = select(15, 31, five);
-    let rmin = select(-1.0, -0.5, five);
-    let nstep = select(20, 15, five);
-    var scales: array<f32, 8>;
-    var mins: array<f32, 8>;
-    var max_scale = 0.0;
-    var max_min = 0.0;
-    for (var j = 0u; j < 8u; j++) {
-        var sum_x2 = 0.0;
-        for (var l = 0u; l < 32u; l++) {
-            let v = kx[32u * j + l];
-            sum_x2 += v * v;
-        }
-        let av_x = sqrt(sum_x2 / 32.0);
-        for (var l = 0u; l < 32u; l++) {
-            weights[l] = av_x + abs(kx[32u * j + l]);
-        }
-        let sm = make_qkx2_quants(32u * j, nmax, rmin, 0.1, nstep);
-        scales[j] = sm.x;
-        mins[j] = sm.y;
-        if (sm.x > max_scale) { max_scale = sm.x; }
-        if (sm.y > max_min) { max_min = sm.y; }
-    }
-    let inv_scale = select(0.0, 63.0 / max_scale, max_scale > 0.0);
-    let inv_min = select(0.0, 63.0 / max_min, max_min > 0.0);
-    var packed: array<u32, 12>;
-    for (var j = 0u; j < 8u; j++) {
-        // C keeps nearest_int's low byte in a uint8_t, then caps it at 63.
-        let ls = min(u32(nearest_int(inv_scale * scales[j])) & 0xffu, 63u);
-        let lm = min(u32(nearest_int(inv_min * mins[j])) & 0xffu, 63u);
-        if (j < 4u) {
-            packed[j] = ls;
-            packed[j + 4u] = lm;
-        } else {
-            packed[j + 4u] = (ls & 0xfu) | ((lm & 0xfu) << 4u);
-            packed[j - 4u] |= (ls >> 4u) << 6u;
-            packed[j] |= (lm >> 4u) << 6u;
-        }
-    }
-    let d_bits = f16_bits_rne(max_scale / 63.0);
-    let dmin_bits = f16_bits_rne(max_min / 63.0);
-    let d = f16_bits_to_f32(d_bits);
-    let dmin = f16_bits_to_f32(dmin_bits);
-    for (var j = 0u; j < 8u; j++) {
-        var sc: u32;
-        var m: u32;
-        if (j < 4u) {
-            sc = packed[j] & 63u;
-            m = packed[j + 4u] & 63u;
-        } else {
-            sc = (packed[j + 4u] & 0xfu) | ((packed[j - 4u] >> 6u) << 4u);
-            m = (packed[j + 4u] >> 4u) | ((packed[j] >> 6u) << 4u);
-        }
-        let dj = d * f32(sc);
-        if (dj == 0.0) { continue; }
-        let dm = dmin * f32(m);
-        for (var i = 32u * j; i < 32u * j + 32u; i++) {
-            codes[i] = u32(clamp(nearest_int((kx[i] + dm) / dj), 0, nmax));
-        }
-    }
-    kput_f16_bits(at, d_bits);
-    kput_f16_bits(at + 2u, dmin_bits);
-    for (var j = 0u; j < 12u; j++) {
-        kput_byte(at + 4u + j, packed[j]);
-    }
-    var qs = at + 16u;
-    if (five) {
-        for (var j = 0u; j < 32u; j++) {
-            var qh = 0u;
-            for (var pair = 0u; pair < 4u; pair++) {
-                qh |= ((codes[64u * pair + j] >> 4u) << (2u * pair)) | ((codes[64u * pair + j + 32u] >> 4u) << (2u * pair + 1u));
-            }
-            kput_byte(at + 16u + j, qh);
-        }
-        qs = at + 48u;
-    }
-    for (var pair = 0u; pair < 4u; pair++) {
-        for (var l = 0u; l < 32u; l++) {
-            let n = 64u * pair + l;
-            kput_byte(qs + 32u * pair + l, (codes[n] & 0xfu) | ((codes[n + 32u] & 0xfu) << 4u));
-        }
-    }
-}
-
-// make_qx_quants (rmse_type 1, no weights) on the 16 elements of kx at `base`, codes plus 32
-// to `codes`: the scale.
-fn make_qx_quants(base: u32) -> f32 {
+// make_qx_quants (rmse_type 1, no weights) on the 16 elements of xs, codes plus 32 to `codes`:
+// the scale.
+fn make_qx_quants() -> f32 {
     let nmax = 32;
     var mx = 0.0;
     var amax = 0.0;
     for (var i = 0u; i < 16u; i++) {
-        let v = kx[base + i];
-        if (abs(v) > amax) {
-            amax = abs(v);
-            mx = v;
+        if (abs(xs[i]) > amax) {
+            amax = abs(xs[i]);
+            mx = xs[i];
         }
     }
     if (amax < GROUP_MAX_EPS) {
         for (var i = 0u; i < 16u; i++) {
-            codes[base + i] = 0u;
+            codes[i] = 0u;
         }
         return 0.0;
     }
@@ -217,9 +134,9 @@ fn make_qx_quants(base: u32) -> f32 {
     var sumlx = 0.0;
     var suml2 = 0.0;
     for (var i = 0u; i < 16u; i++) {
-        let v = kx[base + i];
+        let v = xs[i];
         let l = clamp(nearest_int(iscale * v), -nmax, nmax - 1);
-        codes[base + i] = u32(l + nmax);
+        codes[i] = u32(l + nmax);
         let w = v * v;
         let q = f32(l);
         sumlx += w * v * q;
@@ -233,7 +150,7 @@ fn make_qx_quants(base: u32) -> f32 {
         sumlx = 0.0;
         suml2 = 0.0;
         for (var i = 0u; i < 16u; i++) {
-            let v = kx[base + i];
+            let v = xs[i];
             let q = f32(clamp(nearest_int(iscale * v), -nmax, nmax - 1));
             let w = v * v;
             sumlx += w * v * q;
@@ -241,7 +158,7 @@ fn make_qx_quants(base: u32) -> f32 {
         }
         if (suml2 > 0.0 && sumlx * sumlx > best * suml2) {
             for (var i = 0u; i < 16u; i++) {
-                codes[base + i] = u32(clamp(nearest_int(iscale * kx[base + i]), -nmax, nmax - 1) + nmax);
+                codes[i] = u32(clamp(nearest_int(iscale * xs[i]), -nmax, nmax - 1) + nmax);
             }
             scale = sumlx / suml2;
             best = scale * sumlx;
@@ -250,79 +167,217 @@ fn make_qx_quants(base: u32) -> f32 {
     return scale;
 }
 
-// Q6_K of kx into the bytes at `at`: 128 bytes of low nibbles, 64 of high 2 bits, 16 i8 scales,
-// d. An all-zero block stays zeros (kwords starts cleared).
-fn quantize_q6_k(at: u32) {
-    var scales: array<f32, 16>;
+// A sub-block's scale or min as 6 bits against the super-block's inverse scale: C keeps
+// nearest_int's low byte in a uint8_t, then caps it at 63.
+fn six_bits(v: f32, inv: f32) -> u32 {
+    return min(u32(nearest_int(inv * v)) & 0xffu, 63u);
+}
+
+// Byte k of the 12 packed 6-bit scales and mins of the super-block whose sub-block results start
+// at invocation `first` (the packing get_scale_min_k4 reads).
+fn packed_scale_byte(first: u32, k: u32, inv_scale: f32, inv_min: f32) -> u32 {
+    if (k < 4u) {
+        return six_bits(sub_scale[first + k], inv_scale)
+            | ((six_bits(sub_scale[first + k + 4u], inv_scale) >> 4u) << 6u);
+    }
+    if (k < 8u) {
+        return six_bits(sub_min[first + k - 4u], inv_min)
+            | ((six_bits(sub_min[first + k], inv_min) >> 4u) << 6u);
+    }
+    return (six_bits(sub_scale[first + k - 4u], inv_scale) & 0xfu)
+        | ((six_bits(sub_min[first + k - 4u], inv_min) & 0xfu) << 4u);
+}
+
+// Q4_K/Q5_K after the scale searches: the super-block's d and dmin, this sub-block's 6-bit
+// scale and min, its codes again from them.
+fn finish_q45(first: u32, s: u32, slot: u32, lid: u32) {
+    let nmax = select(15, 31, GGUF_TYPE == GGUF_Q5_K);
+    var max_scale = 0.0;
+    var max_min = 0.0;
+    for (var j = 0u; j < 8u; j++) {
+        if (sub_scale[first + j] > max_scale) { max_scale = sub_scale[first + j]; }
+        if (sub_min[first + j] > max_min) { max_min = sub_min[first + j]; }
+    }
+    let inv_scale = select(0.0, 63.0 / max_scale, max_scale > 0.0);
+    let inv_min = select(0.0, 63.0 / max_min, max_min > 0.0);
+    let d_bits = f16_bits_rne(max_scale / 63.0);
+    let dmin_bits = f16_bits_rne(max_min / 63.0);
+    // get_scale_min_k4 of the packed bytes gives back each sub-block's 6-bit values.
+    let sc = six_bits(sub_scale[first + s], inv_scale);
+    let m = six_bits(sub_min[first + s], inv_min);
+    let dj = f16_bits_to_f32(d_bits) * f32(sc);
+    if (dj != 0.0) {
+        let dm = f16_bits_to_f32(dmin_bits) * f32(m);
+        for (var i = 0u; i < 32u; i++) {
+            codes[i] = u32(clamp(nearest_int((xs[i] + dm) / dj), 0, nmax));
+        }
+    }
+    for (var i = 0u; i < 32u; i++) {
+        wg_codes[lid * 32u + i] = codes[i];
+    }
+    if (s == 0u) {
+        head[slot * HEAD] = d_bits | (dmin_bits << 16u);
+        for (var w = 0u; w < 3u; w++) {
+            var word = 0u;
+            for (var b = 0u; b < 4u; b++) {
+                word |= packed_scale_byte(first, 4u * w + b, inv_scale, inv_min) << (8u * b);
+            }
+            head[slot * HEAD + 1u + w] = word;
+        }
+    }
+}
+
+// Q6_K after the scale searches: d, this sub-block's i8 scale, its codes again from them. An
+// all-zero super-block is marked and written as zeros.
+fn finish_q6(first: u32, s: u32, slot: u32, lid: u32) {
     var max_scale = 0.0;
     var max_abs_scale = 0.0;
-    for (var ib = 0u; ib < 16u; ib++) {
-        let s = make_qx_quants(16u * ib);
-        scales[ib] = s;
-        if (abs(s) > max_abs_scale) {
-            max_abs_scale = abs(s);
-            max_scale = s;
+    for (var j = 0u; j < 16u; j++) {
+        if (abs(sub_scale[first + j]) > max_abs_scale) {
+            max_abs_scale = abs(sub_scale[first + j]);
+            max_scale = sub_scale[first + j];
         }
     }
-    if (max_abs_scale < GROUP_MAX_EPS) { return; }
+    let zero = max_abs_scale < GROUP_MAX_EPS;
     let iscale = -128.0 / max_scale;
-    let d_bits = f16_bits_rne(1.0 / iscale);
-    let d = f16_bits_to_f32(d_bits);
-    var sc: array<i32, 16>;
-    for (var j = 0u; j < 16u; j++) {
-        // C keeps MIN(127, nearest_int(...)) in an int8_t: its low byte, sign-extended.
-        let s = min(127, nearest_int(iscale * scales[j]));
-        sc[j] = bitcast<i32>(u32(s) << 24u) >> 24u;
-        let dj = d * f32(sc[j]);
-        if (dj == 0.0) { continue; }
-        for (var i = 16u * j; i < 16u * j + 16u; i++) {
-            codes[i] = u32(clamp(nearest_int(kx[i] / dj), -32, 31) + 32);
+    let d_bits = select(f16_bits_rne(1.0 / iscale), 0u, zero);
+    // C keeps MIN(127, nearest_int(...)) in an int8_t: its low byte.
+    let sc = u32(min(127, nearest_int(iscale * sub_scale[lid]))) & 0xffu;
+    let dj = f16_bits_to_f32(d_bits) * f32(bitcast<i32>(sc << 24u) >> 24u);
+    if (!zero && dj != 0.0) {
+        for (var i = 0u; i < 16u; i++) {
+            codes[i] = u32(clamp(nearest_int(xs[i] / dj), -32, 31) + 32);
         }
     }
-    for (var half = 0u; half < 2u; half++) {
-        for (var l = 0u; l < 32u; l++) {
-            let n = 128u * half + l;
-            let q1 = codes[n];
-            let q2 = codes[n + 32u];
-            let q3 = codes[n + 64u];
-            let q4 = codes[n + 96u];
-            kput_byte(at + 64u * half + l, (q1 & 0xfu) | ((q3 & 0xfu) << 4u));
-            kput_byte(at + 64u * half + l + 32u, (q2 & 0xfu) | ((q4 & 0xfu) << 4u));
-            kput_byte(at + 128u + 32u * half + l, (q1 >> 4u) | ((q2 >> 4u) << 2u) | ((q3 >> 4u) << 4u) | ((q4 >> 4u) << 6u));
+    for (var i = 0u; i < 16u; i++) {
+        wg_codes[lid * 16u + i] = codes[i];
+    }
+    if (s == 0u) {
+        for (var w = 0u; w < 4u; w++) {
+            var word = 0u;
+            for (var b = 0u; b < 4u; b++) {
+                let v = u32(min(127, nearest_int(iscale * sub_scale[first + 4u * w + b]))) & 0xffu;
+                word |= select(v, 0u, zero) << (8u * b);
+            }
+            head[slot * HEAD + w] = word;
         }
+        head[slot * HEAD + 4u] = d_bits | (select(0u, 1u, zero) << 16u);
     }
-    for (var j = 0u; j < 16u; j++) {
-        kput_byte(at + 192u + j, u32(sc[j]));
+}
+
+fn code(slot: u32, e: u32) -> u32 {
+    return wg_codes[slot * QK_K + e];
+}
+
+fn head_byte(slot: u32, i: u32) -> u32 {
+    return (head[slot * HEAD + i / 4u] >> (8u * (i % 4u))) & 0xffu;
+}
+
+// Low nibbles of codes l and l + 32 of each 64 (Q4_K and Q5_K's `qs`), byte q.
+fn nibble_pair(slot: u32, q: u32) -> u32 {
+    let e = 64u * (q / 32u) + q % 32u;
+    return (code(slot, e) & 0xfu) | ((code(slot, e + 32u) & 0xfu) << 4u);
+}
+
+// Byte `at` of the super-block in `slot`, from the codes and headers.
+fn block_out_byte(slot: u32, at: u32) -> u32 {
+    if (GGUF_TYPE == GGUF_Q6_K) {
+        if (((head[slot * HEAD + 4u] >> 16u) & 1u) == 1u) {
+            return 0u;
+        }
+        if (at < 128u) {
+            let h = at / 64u;
+            let l = at % 32u;
+            let e = 128u * h + l + 32u * ((at % 64u) / 32u);
+            return (code(slot, e) & 0xfu) | ((code(slot, e + 64u) & 0xfu) << 4u);
+        }
+        if (at < 192u) {
+            let e = 128u * ((at - 128u) / 32u) + (at - 128u) % 32u;
+            return (code(slot, e) >> 4u) | ((code(slot, e + 32u) >> 4u) << 2u)
+                | ((code(slot, e + 64u) >> 4u) << 4u) | ((code(slot, e + 96u) >> 4u) << 6u);
+        }
+        return head_byte(slot, at - 192u);
     }
-    kput_f16_bits(at + 208u, d_bits);
+    if (at < 16u) {
+        return head_byte(slot, at);
+    }
+    if (GGUF_TYPE == GGUF_Q5_K) {
+        if (at < 48u) {
+            let j = at - 16u;
+            var qh = 0u;
+            for (var p = 0u; p < 4u; p++) {
+                qh |= ((code(slot, 64u * p + j) >> 4u) << (2u * p)) | ((code(slot, 64u * p + j + 32u) >> 4u) << (2u * p + 1u));
+            }
+            return qh;
+        }
+        return nibble_pair(slot, at - 48u);
+    }
+    return nibble_pair(slot, at - 16u);
 }
 
 @compute @workgroup_size(WG)
-fn quantize_k(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let grp = work_item(gid, nwg, WG);
-    if (grp >= g.count) { return; }
-    for (var w = 0u; w < 105u; w++) {
-        kwords[w] = 0u;
-    }
+fn quantize_k(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let inv = work_item(gid, nwg, WG);
+    let per = SUB_BLOCKS;
+    let n = sub_len();
     // g.rows: super-blocks in this chunk.
-    for (var k = 0u; k < GROUP; k++) {
-        let blk = grp * GROUP + k;
-        if (blk >= g.rows) { break; }
-        for (var j = 0u; j < QK_K; j++) {
-            let x = load_x(g.x_offset + blk * QK_K + j);
+    let sb = inv / per;
+    let s = inv % per;
+    let base = sb * QK_K + s * n;
+    for (var i = 0u; i < n; i++) {
+        var x = 0.0;
+        if (sb < g.rows) {
+            x = load_x(g.x_offset + base + i);
             if (!is_finite_bits(x)) {
-                atomicMin(&status[0], blk * QK_K + j);
+                atomicMin(&status[0], base + i);
             }
-            kx[j] = x;
         }
-        if (GGUF_TYPE == GGUF_Q6_K) {
-            quantize_q6_k(k * BLOCK_BYTES);
-        } else {
-            quantize_q45_k(k * BLOCK_BYTES, GGUF_TYPE == GGUF_Q5_K);
-        }
+        xs[i] = x;
     }
-    let per_group = GROUP * BLOCK_BYTES / 4u;
-    for (var w = 0u; w < per_group; w++) {
-        out[g.code_offset + grp * per_group + w] = kwords[w];
+    if (GGUF_TYPE == GGUF_Q6_K) {
+        sub_scale[lid] = make_qx_quants();
+    } else {
+        var sum_x2 = 0.0;
+        for (var l = 0u; l < 32u; l++) {
+            sum_x2 += xs[l] * xs[l];
+        }
+        let av_x = sqrt(sum_x2 / 32.0);
+        for (var l = 0u; l < 32u; l++) {
+            weights[l] = av_x + abs(xs[l]);
+        }
+        let five = GGUF_TYPE == GGUF_Q5_K;
+        let sm = make_qkx2_quants(select(15, 31, five), select(-1.0, -0.5, five), 0.1, select(20, 15, five));
+        sub_scale[lid] = sm.x;
+        sub_min[lid] = sm.y;
+    }
+    workgroupBarrier();
+    let slot = lid / per;
+    if (GGUF_TYPE == GGUF_Q6_K) {
+        finish_q6(lid - s, s, slot, lid);
+    } else {
+        finish_q45(lid - s, s, slot, lid);
+    }
+    workgroupBarrier();
+    // The workgroup's super-blocks as words; the chunk has g.count groups of GROUP blocks.
+    let first_sb = (inv - lid) / per;
+    let words = (WG / per) * BLOCK_BYTES / 4u;
+    let first_word = first_sb * BLOCK_BYTES / 4u;
+    let chunk_words = g.count * GROUP * BLOCK_BYTES / 4u;
+    for (var w = lid; w < words; w += WG) {
+        if (first_word + w < chunk_words) {
+            var word = 0u;
+            for (var b = 0u; b < 4u; b++) {
+                let at = 4u * w + b;
+                let slot_b = at / BLOCK_BYTES;
+                if (first_sb + slot_b < g.rows) {
+                    word |= block_out_byte(slot_b, at % BLOCK_BYTES) << (8u * b);
+                }
+            }
+            out[g.code_offset + first_word + w] = word;
+        }
     }
 }

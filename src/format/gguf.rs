@@ -73,6 +73,8 @@ pub struct GgufTraits {
     pub block: usize,
     /// Bytes of one block (the block struct of ggml-common.h).
     pub block_bytes: usize,
+    /// Sub-blocks with their own scale in one block: 1, or 8 or 16 for the K-quants.
+    pub sub_blocks: usize,
 }
 
 impl GgufType {
@@ -91,25 +93,26 @@ impl GgufType {
 
     /// The table.
     pub const fn traits(self) -> GgufTraits {
-        let (name, ggml_id, block, block_bytes) = match self {
-            GgufType::Q8_0 => ("Q8_0", 8, 32, 34),
-            GgufType::Q4_0 => ("Q4_0", 2, 32, 18),
-            GgufType::Q4_1 => ("Q4_1", 3, 32, 20),
-            GgufType::Q5_0 => ("Q5_0", 6, 32, 22),
-            GgufType::Q5_1 => ("Q5_1", 7, 32, 24),
-            GgufType::Mxfp4 => ("MXFP4", 39, 32, 17),
-            // d, dmin (f16), 12 bytes of 6-bit scales and mins, 128 of low nibbles.
-            GgufType::Q4K => ("Q4_K", 12, QK_K, 144),
+        let (name, ggml_id, block, block_bytes, sub_blocks) = match self {
+            GgufType::Q8_0 => ("Q8_0", 8, 32, 34, 1),
+            GgufType::Q4_0 => ("Q4_0", 2, 32, 18, 1),
+            GgufType::Q4_1 => ("Q4_1", 3, 32, 20, 1),
+            GgufType::Q5_0 => ("Q5_0", 6, 32, 22, 1),
+            GgufType::Q5_1 => ("Q5_1", 7, 32, 24, 1),
+            GgufType::Mxfp4 => ("MXFP4", 39, 32, 17, 1),
+            // d, dmin (f16), 12 bytes of 6-bit scales and mins of 8 sub-blocks, 128 of nibbles.
+            GgufType::Q4K => ("Q4_K", 12, QK_K, 144, 8),
             // as Q4_K, with 32 bytes of fifth bits before the nibbles.
-            GgufType::Q5K => ("Q5_K", 13, QK_K, 176),
+            GgufType::Q5K => ("Q5_K", 13, QK_K, 176, 8),
             // 128 bytes of low nibbles, 64 of high 2 bits, 16 i8 scales, d (f16).
-            GgufType::Q6K => ("Q6_K", 14, QK_K, 210),
+            GgufType::Q6K => ("Q6_K", 14, QK_K, 210, 16),
         };
         GgufTraits {
             name,
             ggml_id,
             block,
             block_bytes,
+            sub_blocks,
         }
     }
 
@@ -126,6 +129,11 @@ impl GgufType {
     /// Elements of one block: a row's length must be a multiple of it.
     pub fn block_elements(self) -> usize {
         self.traits().block
+    }
+
+    /// Sub-blocks with their own scale in one block.
+    pub fn sub_blocks(self) -> usize {
+        self.traits().sub_blocks
     }
 
     /// Whether this is a K-quant (super-blocks of [`QK_K`]).

@@ -112,7 +112,11 @@ impl GpuContext {
                 count: chunk_groups as u32,
                 ..Default::default()
             };
-            let groups = workgroups(chunk_groups as u32);
+            // The K-quant kernel runs one invocation per sub-block, the other one per group.
+            let groups = match ty.is_k_quant() {
+                true => workgroups((count * ty.sub_blocks()) as u32),
+                false => workgroups(chunk_groups as u32),
+            };
             match &table {
                 Some(table) => {
                     let bindings = GgufQuantizeBindings {

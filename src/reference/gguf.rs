@@ -1,5 +1,5 @@
 //! GGUF block types (NUMERICS section 7), byte-exact with llama.cpp's `quantize_row_*_ref` and
-//! gguf-py: blocks of 32 along the last dim, fp16 `d`/`m` rounded to nearest even, C semantics
+//! gguf-py (the K-quants are in `kquants.rs`): blocks of 32 along the last dim, fp16 `d`/`m` rounded to nearest even, C semantics
 //! (`roundf` rounds halves away from zero, `(int)(x + 8.5f)` truncates, `id = 1/d`).
 
 use half::f16;
@@ -131,6 +131,7 @@ fn quantize_block(x: &[f32; 32], ty: GgufType, out: &mut Vec<u8>) {
             out.push(e);
             nibbles(&q, out);
         }
+        // Whole super-blocks at a time, in kquants.rs.
         GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => {}
     }
 }
@@ -174,6 +175,7 @@ pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
                 GgufType::Mxfp4 => {
                     e8m0_to_f32_half(b[0]) * KVALUES_MXFP4[nibble(&b[1..], j) as usize] as f32
                 }
+                // Decoded by kquants.rs before this loop.
                 GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => 0.0,
             });
         }

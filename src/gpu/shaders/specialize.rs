@@ -188,6 +188,7 @@ pub fn gguf_constants(ty: GgufType, input: DType) -> Constants {
         ("GGUF_TYPE", ty.code()),
         ("BLOCK_BYTES", ty.block_bytes() as f64),
         ("BLOCK_ELEMS", ty.block_elements() as f64),
+        ("SUB_BLOCKS", ty.sub_blocks() as f64),
         ("GROUP", ty.blocks_per_group() as f64),
         ("INPUT", input.code()),
     ]
