@@ -27,10 +27,10 @@ var<private> weights: array<f32, 32>;
 var<workgroup> sub_scale: array<f32, WG>;
 var<workgroup> sub_min: array<f32, WG>;
 // The codes, 256 per super-block of the workgroup.
-var<workgroup> wg_codes: array<u32, 2048>;
+var<workgroup> wg_codes: array<u32, WG * 32u>;
 // Per super-block: Q4_K/Q5_K d | dmin << 16 and the 12 scale bytes; Q6_K the 16 scale bytes
 // and d | (all zero) << 16.
-var<workgroup> head: array<u32, 40>;
+var<workgroup> head: array<u32, WG / 8u * HEAD>;
 
 // Elements per sub-block.
 fn sub_len() -> u32 {

@@ -1,5 +1,5 @@
 //! GGUF block-quantized tensors (NUMERICS section 7): the bytes of llama.cpp's block structs, in
-//! order, for a tensor whose last dim is a multiple of 32.
+//! order, for a tensor whose last dim is a multiple of the block (32, or 256 for the K-quants).
 
 use crate::error::{Error, Result};
 use crate::format::GgufType;
@@ -27,7 +27,7 @@ impl GgufTensor {
         Ok(GgufTensor { ty, shape, data })
     }
 
-    /// A GGUF tensor needs a last dim that is a multiple of 32 (and a size that fits usize).
+    /// A GGUF tensor needs a last dim that is a multiple of its block (and a size that fits usize).
     pub fn check_shape(shape: &[usize], ty: GgufType) -> Result<()> {
         if shape
             .iter()

@@ -264,6 +264,11 @@ fn hostile_files_are_clean_errors() {
     e.tensor("a", &[32], 0, 0).tensor("b", &[32], 0, 128);
     e.data = vec![0; 256];
     assert!(header_of(&e.bytes(3)).is_ok());
+    // Block types hold more elements than bytes: a file of one large Q4_0 matrix is fine.
+    let mut e = Enc::default();
+    e.tensor("big.weight", &[4096, 64], 2, 0);
+    e.data = vec![0; 4096 * 64 / 32 * 18];
+    assert!(header_of(&e.bytes(3)).is_ok());
     let mut e = Enc::default();
     e.tensor("a", &[32], 0, 0).tensor("b", &[32], 0, 96);
     e.data = vec![0; 224];
@@ -380,6 +385,18 @@ fn llama_quantize_rules_on_a_small_model() {
     chosen.output_tensor_type = Some(Pick::parse("Q8_0").unwrap());
     let r = convert_gguf(common::ctx(), &with_output, &o, &chosen, true, &mut |_| {});
     assert_eq!(r.unwrap().tensors[0].scheme, "q8_0");
+    // A chosen type has no fallback: rows it does not divide are an error before any writing.
+    let mut wide = opts.clone();
+    wide.token_embedding_type = Some(Pick::parse("q4_k").unwrap());
+    let bad_out = dir.join("not-written.gguf");
+    let err = convert_gguf(common::ctx(), &input, &bad_out, &wide, false, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("token_embd.weight") && err.contains("256"),
+        "{err}"
+    );
+    assert!(!bad_out.exists());
     let mut q2 = LlamaOptions::new(FileType::parse("q2_k").unwrap());
     q2.pure = true;
     let err = convert_gguf(common::ctx(), &with_output, &o, &q2, true, &mut |_| {})

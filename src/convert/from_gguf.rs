@@ -63,6 +63,18 @@ fn plan_tensor(
             ))
         }
     };
+    // A type given by --output-tensor-type or --token-embedding-type has no fallback.
+    if let Some(&cols) = t
+        .shape
+        .last()
+        .filter(|c| !c.is_multiple_of(ty.block_elements()))
+    {
+        return Err(format!(
+            "its rows of {cols} are not a multiple of {}'s block of {}",
+            ty.name(),
+            ty.block_elements()
+        ));
+    }
     let target = match ty {
         GgmlType::Block(g) => Target::Format(Format::Gguf(g)),
         other => Target::Float(
@@ -135,7 +147,7 @@ pub fn convert_gguf(
         let bytes = file.read(t)?;
         let report =
             convert_one(ctx, info, plan, bytes, &mut sink, output).map_err(|e| match e {
-                Error::Io { .. } => e,
+                Error::Io { .. } | Error::Format { .. } => e,
                 other => bad(&info.name, other.to_string()),
             })?;
         bytes_done += info.bytes() as u64;

@@ -41,7 +41,7 @@ fn plan(ctx: &GpuContext, blocks: usize, ty: GgufType) -> Result<Vec<(usize, usi
 
 impl GpuContext {
     /// Quantizes host data to a GGUF block type on the GPU; the row length must be a multiple
-    /// of 32.
+    /// of the type's block (32, or 256 for the K-quants).
     ///
     /// ```no_run
     /// # use wgquant::{GpuContext, GgufType};

@@ -109,7 +109,7 @@ pub fn parse_header(r: &mut impl Read, len: u64, file: &str) -> Result<GgufHeade
         let ty = rd.u32()?;
         let value = rd
             .value(ty, 0)
-            .map_err(|e| rd.err(None, format!("metadata `{key}`: {e}")))?;
+            .map_err(|e| rd.err(None, format!("metadata `{key}`: {}", message(e))))?;
         metadata.push((key, value));
     }
     let alignment = match metadata.iter().find(|(k, _)| k == ALIGNMENT_KEY) {
@@ -160,8 +160,8 @@ pub fn parse_header(r: &mut impl Read, len: u64, file: &str) -> Result<GgufHeade
         let offset = rd.u64()?;
         if shape
             .iter()
-            .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-            .is_none_or(|n| n > len)
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .is_none_or(|n| ty.bytes(n) as u64 > len)
         {
             return Err(bad(&rd, format!("shape {shape:?} is larger than the file")));
         }
@@ -217,6 +217,14 @@ pub fn parse_header(r: &mut impl Read, len: u64, file: &str) -> Result<GgufHeade
         alignment,
         tensors: stored,
     })
+}
+
+/// The message of an error this reader made (which names the file already).
+fn message(e: Error) -> String {
+    match e {
+        Error::Format { message, .. } => message,
+        other => other.to_string(),
+    }
 }
 
 struct Reader<'a, R: Read> {
