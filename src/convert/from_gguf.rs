@@ -162,15 +162,7 @@ pub fn convert_gguf(
     }
     let file_out: File = sink.finish(output)?;
     temp.commit(file_out)?;
-    Ok(Report {
-        input: input.display().to_string(),
-        output: output.display().to_string(),
-        adapter: ctx.describe(),
-        bytes_before: reports.iter().map(|r| r.bytes_before).sum(),
-        bytes_after: reports.iter().map(|r| r.bytes_after).sum(),
-        tensors: reports,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(Report::new(input, output, ctx.describe(), reports, start))
 }
 
 /// Writes one tensor: copied as stored, or widened to f32 (dequantized if need be) and

@@ -298,15 +298,7 @@ pub fn convert(
     }
     let file = sink.finish(output)?;
     temp.commit(file)?;
-    Ok(Report {
-        input: input.display().to_string(),
-        output: output.display().to_string(),
-        adapter: ctx.describe(),
-        bytes_before: reports.iter().map(|r| r.bytes_before).sum(),
-        bytes_after: reports.iter().map(|r| r.bytes_after).sum(),
-        tensors: reports,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(Report::new(input, output, ctx.describe(), reports, start))
 }
 
 fn convert_tensor(

@@ -1,5 +1,8 @@
 //! What a conversion did, per tensor and in total, as data (JSON with `--report`) and as a table.
 
+use std::path::Path;
+use std::time::Instant;
+
 use serde::Serialize;
 
 /// One line of the report.
@@ -27,6 +30,27 @@ pub struct Report {
     pub bytes_before: u64,
     pub bytes_after: u64,
     pub seconds: f64,
+}
+
+impl Report {
+    /// The report of a finished conversion begun at `start`, with its totals.
+    pub fn new(
+        input: &Path,
+        output: &Path,
+        adapter: String,
+        tensors: Vec<TensorReport>,
+        start: Instant,
+    ) -> Self {
+        Report {
+            input: input.display().to_string(),
+            output: output.display().to_string(),
+            adapter,
+            bytes_before: tensors.iter().map(|r| r.bytes_before).sum(),
+            bytes_after: tensors.iter().map(|r| r.bytes_after).sum(),
+            tensors,
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
 }
 
 /// The report as a table with totals.
