@@ -82,8 +82,27 @@ fn k_scale_min(at: u32, j: u32) -> vec2<f32> {
     return vec2<f32>(f32(sc), f32(m));
 }
 
+// Q2_K and Q3_K's 2-bit code of element j, from the 64 bytes of `qs` at `at`.
+fn two_bit_code(at: u32, j: u32) -> u32 {
+    return (block_byte(at + 32u * (j / 128u) + j % 32u) >> (2u * ((j % 128u) / 32u))) & 3u;
+}
+
 // Element j of a K-quant super-block at `at`, as ggml's dequantize_row_q*_K.
 fn k_value(at: u32, j: u32) -> f32 {
+    if (GGUF_TYPE == GGUF_Q2_K) {
+        let sc = block_byte(at + j / 16u);
+        let q = f32(two_bit_code(at + 16u, j));
+        return block_f16(at + 80u) * f32(sc & 0xfu) * q - block_f16(at + 82u) * f32(sc >> 4u);
+    }
+    if (GGUF_TYPE == GGUF_Q3_K) {
+        let sub = j / 16u;
+        let low = (block_byte(at + 96u + sub % 8u) >> (4u * (sub / 8u))) & 0xfu;
+        let high = (block_byte(at + 104u + sub % 4u) >> (2u * (sub / 4u))) & 3u;
+        let sc = i32(low | (high << 4u)) - 32;
+        let third = (block_byte(at + j % 32u) >> (j / 32u)) & 1u;
+        let q = i32(two_bit_code(at + 32u, j)) - select(4, 0, third == 1u);
+        return block_f16(at + 108u) * f32(sc) * f32(q);
+    }
     if (GGUF_TYPE == GGUF_Q6_K) {
         let half = j / 128u;
         let k = (j % 128u) / 32u;

@@ -1,6 +1,6 @@
-// ggml's K-quants Q4_K, Q5_K and Q6_K without an importance matrix, byte-exact with
+// ggml's K-quants Q2_K to Q6_K without an importance matrix, byte-exact with
 // quantize_row_q*_K_ref, mirroring src/reference/kquants.rs. One invocation per sub-block (8 of
-// 32 elements per 256-element super-block for Q4_K and Q5_K, 16 of 16 for Q6_K) runs its scale
+// 32 elements per 256-element super-block for Q4_K and Q5_K, 16 of 16 for the others) runs its scale
 // search with its elements in registers; after a barrier, each finds its super-block's scales
 // from the others' results in workgroup memory and encodes its own codes again; after another,
 // the workgroup writes its super-blocks' bytes as whole words. Every expression keeps C's order
@@ -29,7 +29,8 @@ var<workgroup> sub_min: array<f32, WG>;
 // The codes, 256 per super-block of the workgroup.
 var<workgroup> wg_codes: array<u32, WG * 32u>;
 // Per super-block: Q4_K/Q5_K d | dmin << 16 and the 12 scale bytes; Q6_K the 16 scale bytes
-// and d | (all zero) << 16.
+// and d | (all zero) << 16; Q2_K the 16 scale bytes and d | dmin << 16; Q3_K the 12 scale bytes
+// and d.
 var<workgroup> head: array<u32, WG / 8u * HEAD>;
 
 // Elements per sub-block.
@@ -42,13 +43,19 @@ fn nearest_int(x: f32) -> i32 {
     return (bitcast<i32>(x + 12582912.0) & 0x7fffff) - 0x400000;
 }
 
-// make_qkx2_quants (use_mad = false) on xs, codes to `codes`: returns (scale, -min).
-fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> {
+// The weighted error of one element: absolute (use_mad) or squared.
+fn element_error(diff: f32, use_mad: bool) -> f32 {
+    return select(diff * diff, abs(diff), use_mad);
+}
+
+// make_qkx2_quants on the sub_len() elements of xs, codes to `codes`: returns (scale, -min).
+fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool) -> vec2<f32> {
+    let n = sub_len();
     var mn = xs[0];
     var mx = xs[0];
     var sum_w = weights[0];
     var sum_x = sum_w * xs[0];
-    for (var i = 1u; i < 32u; i++) {
+    for (var i = 1u; i < n; i++) {
         let v = xs[i];
         if (v < mn) { mn = v; }
         if (v > mx) { mx = v; }
@@ -58,7 +65,7 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> 
     }
     if (mn > 0.0) { mn = 0.0; }
     if (mx == mn) {
-        for (var i = 0u; i < 32u; i++) {
+        for (var i = 0u; i < n; i++) {
             codes[i] = 0u;
         }
         return vec2<f32>(0.0, -mn);
@@ -66,18 +73,17 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> 
     var iscale = f32(nmax) / (mx - mn);
     var scale = 1.0 / iscale;
     var best_error = 0.0;
-    for (var i = 0u; i < 32u; i++) {
+    for (var i = 0u; i < n; i++) {
         let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
         codes[i] = u32(l);
-        let diff = scale * f32(l) + mn - xs[i];
-        best_error += weights[i] * (diff * diff);
+        best_error += weights[i] * element_error(scale * f32(l) + mn - xs[i], use_mad);
     }
     for (var is = 0; is <= nstep; is++) {
         iscale = (rmin + rdelta * f32(is) + f32(nmax)) / (mx - mn);
         var sum_l = 0.0;
         var sum_l2 = 0.0;
         var sum_xl = 0.0;
-        for (var i = 0u; i < 32u; i++) {
+        for (var i = 0u; i < n; i++) {
             let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
             aux[i] = u32(l);
             let w = weights[i];
@@ -95,12 +101,11 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32) -> vec2<f32> 
                 this_scale = sum_xl / sum_l2;
             }
             var cur_error = 0.0;
-            for (var i = 0u; i < 32u; i++) {
-                let diff = this_scale * f32(aux[i]) + this_min - xs[i];
-                cur_error += weights[i] * (diff * diff);
+            for (var i = 0u; i < n; i++) {
+                cur_error += weights[i] * element_error(this_scale * f32(aux[i]) + this_min - xs[i], use_mad);
             }
             if (cur_error < best_error) {
-                for (var i = 0u; i < 32u; i++) {
+                for (var i = 0u; i < n; i++) {
                     codes[i] = aux[i];
                 }
                 best_error = cur_error;
@@ -165,6 +170,68 @@ fn make_qx_quants() -> f32 {
         }
     }
     return scale;
+}
+
+// make_q3_quants (do_rmse) on the 16 elements of xs, codes plus 4 to `codes`: the scale.
+fn make_q3_quants() -> f32 {
+    let nmax = 4;
+    var mx = 0.0;
+    var amax = 0.0;
+    for (var i = 0u; i < 16u; i++) {
+        if (abs(xs[i]) > amax) {
+            amax = abs(xs[i]);
+            mx = xs[i];
+        }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        for (var i = 0u; i < 16u; i++) {
+            codes[i] = 0u;
+        }
+        return 0.0;
+    }
+    let iscale = f32(-nmax) / mx;
+    var sumlx = 0.0;
+    var suml2 = 0.0;
+    for (var i = 0u; i < 16u; i++) {
+        let v = xs[i];
+        let l = clamp(nearest_int(iscale * v), -nmax, nmax - 1);
+        codes[i] = u32(l + nmax);
+        let w = v * v;
+        sumlx += w * v * f32(l);
+        suml2 += w * f32(l) * f32(l);
+    }
+    for (var itry = 0; itry < 5; itry++) {
+        var changed = false;
+        for (var i = 0u; i < 16u; i++) {
+            let v = xs[i];
+            let w = v * v;
+            let old = i32(codes[i]) - nmax;
+            var slx = sumlx - w * v * f32(old);
+            if (slx > 0.0) {
+                var sl2 = suml2 - w * f32(old) * f32(old);
+                let new_l = clamp(nearest_int(v * sl2 / slx), -nmax, nmax - 1);
+                if (new_l != old) {
+                    slx += w * v * f32(new_l);
+                    sl2 += w * f32(new_l) * f32(new_l);
+                    if (sl2 > 0.0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        codes[i] = u32(new_l + nmax);
+                        sumlx = slx;
+                        suml2 = sl2;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if (!changed) {
+            break;
+        }
+    }
+    return select(0.0, sumlx / suml2, suml2 > 0.0);
+}
+
+// The low byte of an int as C's int8_t holds it.
+fn low_i8(v: i32) -> i32 {
+    return (v << 24u) >> 24u;
 }
 
 // A sub-block's scale or min as 6 bits against the super-block's inverse scale: C keeps
@@ -265,6 +332,95 @@ fn finish_q6(first: u32, s: u32, slot: u32, lid: u32) {
     }
 }
 
+// Q2_K's byte of sub-block i: its scale's 4 bits against 15 / max_scale, its min's against
+// 15 / max_min above them (C keeps the low byte of each int).
+fn q2_scale_byte(i: u32, max_scale: f32, max_min: f32) -> u32 {
+    var b = 0u;
+    if (max_scale > 0.0) {
+        b = u32(nearest_int((15.0 / max_scale) * sub_scale[i])) & 0xffu;
+    }
+    if (max_min > 0.0) {
+        b |= (u32(nearest_int((15.0 / max_min) * sub_min[i])) << 4u) & 0xffu;
+    }
+    return b;
+}
+
+// Q2_K after the scale searches: d and dmin, this sub-block's scale byte, its codes again.
+fn finish_q2(first: u32, s: u32, slot: u32, lid: u32) {
+    var max_scale = 0.0;
+    var max_min = 0.0;
+    for (var j = 0u; j < 16u; j++) {
+        if (sub_scale[first + j] > max_scale) { max_scale = sub_scale[first + j]; }
+        if (sub_min[first + j] > max_min) { max_min = sub_min[first + j]; }
+    }
+    let d_bits = f16_bits_rne(max_scale / 15.0);
+    let dmin_bits = f16_bits_rne(max_min / 15.0);
+    let sc = q2_scale_byte(lid, max_scale, max_min);
+    let dj = f16_bits_to_f32(d_bits) * f32(sc & 0xfu);
+    if (dj != 0.0) {
+        let dm = f16_bits_to_f32(dmin_bits) * f32(sc >> 4u);
+        for (var i = 0u; i < 16u; i++) {
+            codes[i] = u32(clamp(nearest_int((xs[i] + dm) / dj), 0, 3));
+        }
+    }
+    for (var i = 0u; i < 16u; i++) {
+        wg_codes[lid * 16u + i] = codes[i];
+    }
+    if (s == 0u) {
+        for (var w = 0u; w < 4u; w++) {
+            var word = 0u;
+            for (var b = 0u; b < 4u; b++) {
+                word |= q2_scale_byte(first + 4u * w + b, max_scale, max_min) << (8u * b);
+            }
+            head[slot * HEAD + w] = word;
+        }
+        head[slot * HEAD + 4u] = d_bits | (dmin_bits << 16u);
+    }
+}
+
+// Q3_K's stored 6-bit scale of sub-block i (its scale against iscale, less -32; 0 when every
+// scale is zero).
+fn q3_stored(i: u32, iscale: f32, nonzero: bool) -> u32 {
+    return select(0u, u32(clamp(low_i8(nearest_int(iscale * sub_scale[i])), -32, 31) + 32), nonzero);
+}
+
+// Q3_K after the scale searches: d, this sub-block's 6-bit scale, its codes again from them.
+fn finish_q3(first: u32, s: u32, slot: u32, lid: u32) {
+    var max_scale = 0.0;
+    var amax = 0.0;
+    for (var j = 0u; j < 16u; j++) {
+        if (abs(sub_scale[first + j]) > amax) {
+            amax = abs(sub_scale[first + j]);
+            max_scale = sub_scale[first + j];
+        }
+    }
+    let nonzero = max_scale != 0.0;
+    let iscale = -32.0 / max_scale;
+    let d_bits = select(0u, f16_bits_rne(1.0 / iscale), nonzero);
+    let dj = f16_bits_to_f32(d_bits) * f32(i32(q3_stored(lid, iscale, nonzero)) - 32);
+    if (dj != 0.0) {
+        for (var i = 0u; i < 16u; i++) {
+            codes[i] = u32(clamp(nearest_int(xs[i] / dj), -4, 3) + 4);
+        }
+    }
+    for (var i = 0u; i < 16u; i++) {
+        wg_codes[lid * 16u + i] = codes[i];
+    }
+    if (s == 0u) {
+        var bytes: array<u32, 12>;
+        for (var j = 0u; j < 16u; j++) {
+            let v = q3_stored(first + j, iscale, nonzero);
+            bytes[j % 8u] |= (v & 0xfu) << (4u * (j / 8u));
+            bytes[8u + j % 4u] |= (v >> 4u) << (2u * (j / 4u));
+        }
+        for (var w = 0u; w < 3u; w++) {
+            head[slot * HEAD + w] = bytes[4u * w] | (bytes[4u * w + 1u] << 8u)
+                | (bytes[4u * w + 2u] << 16u) | (bytes[4u * w + 3u] << 24u);
+        }
+        head[slot * HEAD + 3u] = d_bits;
+    }
+}
+
 fn code(slot: u32, e: u32) -> u32 {
     return wg_codes[slot * QK_K + e];
 }
@@ -279,8 +435,41 @@ fn nibble_pair(slot: u32, q: u32) -> u32 {
     return (code(slot, e) & 0xfu) | ((code(slot, e + 32u) & 0xfu) << 4u);
 }
 
+// Q2_K and Q3_K's `qs` byte q: the low 2 bits of codes l, l + 32, l + 64 and l + 96 of its 128.
+fn two_bit_byte(slot: u32, q: u32) -> u32 {
+    let e = 128u * (q / 32u) + q % 32u;
+    var b = 0u;
+    for (var k = 0u; k < 4u; k++) {
+        b |= (code(slot, e + 32u * k) & 3u) << (2u * k);
+    }
+    return b;
+}
+
 // Byte `at` of the super-block in `slot`, from the codes and headers.
 fn block_out_byte(slot: u32, at: u32) -> u32 {
+    if (GGUF_TYPE == GGUF_Q2_K) {
+        if (at < 16u) {
+            return head_byte(slot, at);
+        }
+        if (at < 80u) {
+            return two_bit_byte(slot, at - 16u);
+        }
+        return head_byte(slot, at - 64u);
+    }
+    if (GGUF_TYPE == GGUF_Q3_K) {
+        if (at < 32u) {
+            // hmask: code l's third bit at bit l / 32 of byte l % 32.
+            var b = 0u;
+            for (var k = 0u; k < 8u; k++) {
+                b |= ((code(slot, 32u * k + at) >> 2u) & 1u) << k;
+            }
+            return b;
+        }
+        if (at < 96u) {
+            return two_bit_byte(slot, at - 32u);
+        }
+        return head_byte(slot, at - 96u);
+    }
     if (GGUF_TYPE == GGUF_Q6_K) {
         if (((head[slot * HEAD + 4u] >> 16u) & 1u) == 1u) {
             return 0u;
@@ -340,6 +529,15 @@ fn quantize_k(
     }
     if (GGUF_TYPE == GGUF_Q6_K) {
         sub_scale[lid] = make_qx_quants();
+    } else if (GGUF_TYPE == GGUF_Q3_K) {
+        sub_scale[lid] = make_q3_quants();
+    } else if (GGUF_TYPE == GGUF_Q2_K) {
+        for (var l = 0u; l < 16u; l++) {
+            weights[l] = abs(xs[l]);
+        }
+        let sm = make_qkx2_quants(3, -0.5, 0.1, 15, true);
+        sub_scale[lid] = sm.x;
+        sub_min[lid] = sm.y;
     } else {
         var sum_x2 = 0.0;
         for (var l = 0u; l < 32u; l++) {
@@ -350,7 +548,7 @@ fn quantize_k(
             weights[l] = av_x + abs(xs[l]);
         }
         let five = GGUF_TYPE == GGUF_Q5_K;
-        let sm = make_qkx2_quants(select(15, 31, five), select(-1.0, -0.5, five), 0.1, select(20, 15, five));
+        let sm = make_qkx2_quants(select(15, 31, five), select(-1.0, -0.5, five), 0.1, select(20, 15, five), false);
         sub_scale[lid] = sm.x;
         sub_min[lid] = sm.y;
     }
@@ -358,6 +556,10 @@ fn quantize_k(
     let slot = lid / per;
     if (GGUF_TYPE == GGUF_Q6_K) {
         finish_q6(lid - s, s, slot, lid);
+    } else if (GGUF_TYPE == GGUF_Q3_K) {
+        finish_q3(lid - s, s, slot, lid);
+    } else if (GGUF_TYPE == GGUF_Q2_K) {
+        finish_q2(lid - s, s, slot, lid);
     } else {
         finish_q45(lid - s, s, slot, lid);
     }

@@ -72,7 +72,12 @@ fn quantize_equals_llama_quantize_byte_for_byte() {
         ("Q5_K_S", false),
         ("Q6_K", false),
         ("Q3_K_M", false),
+        ("Q3_K_S", false),
+        ("Q3_K_L", false),
+        ("Q2_K", false),
         ("Q4_K", true),
+        ("Q2_K", true),
+        ("Q3_K", true),
     ];
     for (ty, pure) in cases {
         let label = format!("{ty}{}", if pure { " --pure" } else { "" });
@@ -142,5 +147,162 @@ fn llama_cpp_runs_wgquant_files() {
             a, b,
             "llama.cpp completes differently on the two {ty} files"
         );
+    }
+}
+
+/// A small F32 model of `arch`, its tensors named and shaped as llama.cpp's converter writes
+/// them: rows of 256 and 512 (so the K-quants apply), 8 layers (so `use_more_bits` picks some),
+/// 4 query heads of 64 sharing `kv_heads` key/value heads, and an `output.weight` or tied
+/// embeddings as the architecture has them.
+fn synthetic_model(path: &Path, arch: &str) {
+    use wgquant::io::gguf::{GgmlType, GgufTensorInfo, GgufWriter, MetaValue};
+    const E: usize = 256;
+    const F: usize = 512;
+    let (kv_heads, output) = match arch {
+        "qwen2" => (1, true),
+        "qwen3" => (2, false),
+        "gemma" => (4, false),
+        "phi3" => (1, true),
+        _ => (4, false),
+    };
+    let kv = 64 * kv_heads;
+    let mut tensors: Vec<(String, Vec<usize>)> = vec![
+        ("token_embd.weight".into(), vec![320, E]),
+        ("output_norm.weight".into(), vec![E]),
+    ];
+    if output {
+        tensors.push(("output.weight".into(), vec![320, E]));
+    }
+    if arch == "bert" {
+        tensors.push(("token_types.weight".into(), vec![2, E]));
+        tensors.push(("position_embd.weight".into(), vec![128, E]));
+        tensors.push(("token_embd_norm.weight".into(), vec![E]));
+    }
+    for i in 0..8 {
+        let mut layer: Vec<(&str, Vec<usize>)> = vec![("attn_output.weight", vec![E, E])];
+        match arch {
+            "phi3" => {
+                layer.push(("attn_qkv.weight", vec![E + 2 * kv, E]));
+                layer.push(("ffn_up.weight", vec![2 * F, E]));
+            }
+            "bert" => {
+                for name in ["attn_q.weight", "attn_k.weight", "attn_v.weight"] {
+                    layer.push((name, vec![E, E]));
+                }
+                layer.push(("attn_q.bias", vec![E]));
+                layer.push(("attn_output_norm.weight", vec![E]));
+                layer.push(("layer_output_norm.weight", vec![E]));
+                layer.push(("ffn_up.weight", vec![F, E]));
+            }
+            _ => {
+                layer.push(("attn_q.weight", vec![E, E]));
+                layer.push(("attn_k.weight", vec![kv, E]));
+                layer.push(("attn_v.weight", vec![kv, E]));
+                layer.push(("ffn_gate.weight", vec![F, E]));
+                layer.push(("ffn_up.weight", vec![F, E]));
+            }
+        }
+        if arch != "bert" {
+            layer.push(("attn_norm.weight", vec![E]));
+            layer.push(("ffn_norm.weight", vec![E]));
+        }
+        match arch {
+            "qwen2" => layer.push(("attn_q.bias", vec![E])),
+            "qwen3" => layer.push(("attn_q_norm.weight", vec![64])),
+            _ => {}
+        }
+        layer.push(("ffn_down.weight", vec![E, F]));
+        for (name, shape) in layer {
+            tensors.push((format!("blk.{i}.{name}"), shape));
+        }
+    }
+    let key = |k: &str| format!("{arch}.{k}");
+    let norm_key = match arch {
+        "bert" => "attention.layer_norm_epsilon",
+        _ => "attention.layer_norm_rms_epsilon",
+    };
+    let meta = vec![
+        (
+            "general.architecture".to_string(),
+            MetaValue::String(arch.into()),
+        ),
+        ("general.file_type".to_string(), MetaValue::U32(0)),
+        (key("context_length"), MetaValue::U32(128)),
+        (key("embedding_length"), MetaValue::U32(E as u32)),
+        (key("block_count"), MetaValue::U32(8)),
+        (key("feed_forward_length"), MetaValue::U32(F as u32)),
+        (key("attention.head_count"), MetaValue::U32(4)),
+        (
+            key("attention.head_count_kv"),
+            MetaValue::U32(kv_heads as u32),
+        ),
+        (key(norm_key), MetaValue::F32(1e-5)),
+    ];
+    let infos = tensors
+        .iter()
+        .map(|(name, shape)| GgufTensorInfo {
+            name: name.clone(),
+            shape: shape.clone(),
+            ty: GgmlType::F32,
+        })
+        .collect();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = GgufWriter::new(std::io::BufWriter::new(file), &meta, infos).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for (_, shape) in &tensors {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // The sum of two uniforms: a rough bell, with some larger values.
+                let u = |s: u64| (s & 0xff_ffff) as f32 / (1 << 24) as f32 - 0.5;
+                (u(state) + u(state >> 24)) * 0.1
+            })
+            .collect();
+        w.write_next(bytemuck::cast_slice(&values)).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// The K mixes on the architectures the llama.cpp rules single out: llama-quantize's files and
+/// wgquant's must be equal byte for byte.
+#[test]
+fn k_mixes_equal_llama_quantize_on_each_architecture() {
+    let Some((bin, _)) = oracle() else {
+        return;
+    };
+    let dir = common::temp_dir("llama-architectures");
+    let mixes = [
+        "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K",
+    ];
+    for arch in ["qwen2", "qwen3", "gemma", "phi3", "bert"] {
+        let model = dir.join(format!("{arch}-f32.gguf"));
+        synthetic_model(&model, arch);
+        for ty in mixes {
+            let label = format!("{arch} {ty}");
+            let (theirs, ours) = (dir.join("theirs.gguf"), dir.join("ours.gguf"));
+            llama_quantize(&bin, &model, &theirs, ty, false);
+            let opts = LlamaOptions::new(FileType::parse(ty).unwrap());
+            convert_gguf(ctx(), &model, &ours, &opts, true, &mut |_| {}).unwrap();
+            let (a, b) = (
+                std::fs::read(&ours).unwrap(),
+                std::fs::read(&theirs).unwrap(),
+            );
+            if !common::exact_adapter() {
+                let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+                eprintln!("{label}: not lavapipe, {differ} bytes differ from llama-quantize's");
+                assert_eq!(a.len(), b.len(), "{label}");
+                continue;
+            }
+            if let Some((at, ours_len, theirs_len)) = first_difference(&a, &b) {
+                panic!(
+                    "{label}: wgquant's file differs from llama-quantize's at byte {at} \
+                     ({ours_len} vs {theirs_len} bytes)"
+                );
+            }
+        }
+        eprintln!("{arch}: {} mixes identical", mixes.len());
     }
 }

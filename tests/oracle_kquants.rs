@@ -1,7 +1,8 @@
 //! The K-quant reference against ggml's own: `tests/oracle/kquants.c`, compiled here and
 //! linked against llama.cpp's `libggml-base.a` (the library llama-quantize quantizes with; CI
 //! builds it, see `tests/llama_cpp.rs`), quantizes and dequantizes the same super-blocks, and
-//! every byte and every decoded value must be equal: random blocks at many scales and
+//! every byte and every decoded value must be equal, and so must the GPU kernel's bytes: random
+//! blocks at many scales and
 //! adversarial ones (zeros, all equal, one outlier, ties, magnitudes from 1e-30 to 1e15, and
 //! blocks a few ulps from a random one, where the searches' decisions flip).
 
@@ -61,13 +62,17 @@ fn blocks() -> Vec<f32> {
     let mut block = |f: &mut dyn FnMut(usize, &mut Rng) -> f32, rng: &mut Rng| {
         out.extend((0..QK_K).map(|i| f(i, rng)));
     };
-    for scale in [1e-30f32, 1e-6, 1e-3, 0.02, 1.0, 37.0, 1e4, 1e15] {
+    for scale in [1e-30f32, 1e-6, 1e-3, 0.02, 1.0, 37.0, 1e4, 1e11, 1e15] {
         for _ in 0..40 {
             block(&mut |_, r| r.normal() * scale, &mut rng);
         }
         // Sub-blocks of very different sizes, one-signed blocks, uniform noise.
         block(
             &mut |i, r| r.normal() * scale * (1 + i / 32) as f32,
+            &mut rng,
+        );
+        block(
+            &mut |i, r| r.normal() * scale / (1 + i / 16) as f32,
             &mut rng,
         );
         block(&mut |_, r| r.normal().abs() * scale, &mut rng);
@@ -94,6 +99,17 @@ fn blocks() -> Vec<f32> {
         out.extend(b);
     }
     out
+}
+
+/// The largest |x| below which no f32 product of `ty`'s scale search can overflow: Q3_K
+/// compares `slx * slx * suml2` (up to (16 * 4 * |x|^3)^2 * 16 * 16 * |x|^2), Q6_K
+/// `sumlx * sumlx` (up to (16 * 32 * |x|^3)^2), the others weigh errors by up to |x|^3.
+fn exact_range(ty: GgufType) -> f32 {
+    match ty {
+        GgufType::Q3K => (f32::MAX / (4096.0 * 256.0)).powf(0.125),
+        GgufType::Q6K => (f32::MAX.sqrt() / 512.0).cbrt(),
+        _ => f32::MAX.cbrt(),
+    }
 }
 
 #[test]
@@ -135,6 +151,37 @@ fn k_quants_equal_ggml_byte_for_byte() {
             x.len() / QK_K,
             &bad[..bad.len().min(8)]
         );
+        // The GPU kernel on the same blocks: equal on lavapipe, at most 1% of super-blocks
+        // apart elsewhere (NUMERICS section 7). Beyond `exact_range`, ggml's searches can run
+        // on infinities and NaNs, which WGSL lets a GPU assume away: those super-blocks are
+        // counted, not compared.
+        let gpu = common::ctx()
+            .quantize_gguf(&x, &[x.len() / QK_K, QK_K], ty)
+            .unwrap();
+        let (mut gpu_bad, mut overflowing) = (0, 0);
+        for (i, (a, b)) in gpu
+            .data
+            .chunks(ty.block_bytes())
+            .zip(theirs.chunks(ty.block_bytes()))
+            .enumerate()
+        {
+            let amax = x[i * QK_K..(i + 1) * QK_K]
+                .iter()
+                .fold(0.0f32, |m, v| m.max(v.abs()));
+            if amax > exact_range(ty) {
+                overflowing += usize::from(a != b);
+            } else if a != b {
+                gpu_bad += 1;
+                assert!(
+                    !common::exact_adapter(),
+                    "{ty}: GPU super-block {i} differs from ggml's"
+                );
+            }
+        }
+        eprintln!("{ty}: {gpu_bad} GPU super-blocks differ from ggml's where |x| <= {:e}, {overflowing} beyond",
+            exact_range(ty)
+        );
+        assert!(gpu_bad * 100 <= x.len() / QK_K, "{ty}: {gpu_bad} differ");
         let values: Vec<f32> = bytemuck::pod_collect_to_vec(&std::fs::read(&values_path).unwrap());
         let decoded = dequantize_row(&theirs, ty).unwrap();
         assert!(

@@ -1,5 +1,5 @@
 //! The benchmark suite behind `cargo bench` and `wgquant bench`: quantize and dequantize per
-//! scheme (device-resident and end to end), the matmul paths, the CPU reference for context, and
+//! scheme and GGUF type (device-resident and end to end), the matmul paths, the CPU reference for context, and
 //! the device roofline (a vec4 copy) that every figure is divided by. GPU work is timed with
 //! timestamps around its compute passes where the adapter has TIMESTAMP_QUERY (wall clock
 //! otherwise); end-to-end and CPU figures by wall clock. A warm-up, then the median (and
@@ -13,6 +13,7 @@ use half::{bf16, f16};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::format::GgufType;
 use crate::gpu::buffers::GpuTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::matmul::MatmulPath;
@@ -28,11 +29,12 @@ use timing::{time, time_wall, Timing};
 pub struct BenchConfig {
     /// Elements of the quantize/dequantize tensors (rows of 4096).
     pub sizes: Vec<usize>,
+    /// Scheme texts and GGUF type names (see [`Format`]).
     pub schemes: Vec<String>,
     /// M of the matmul runs; N = K = `nk`.
     pub matmul_m: Vec<usize>,
     pub nk: usize,
-    /// Weight schemes of the matmul runs.
+    /// Weight schemes and GGUF types of the matmul runs.
     pub matmul_schemes: Vec<String>,
     pub reps: usize,
     /// The parts measured; the roofline copy always runs, since every fraction needs it.
@@ -127,12 +129,81 @@ impl BenchConfig {
     }
 }
 
-/// The schemes of the full suite: [`crate::scheme::representative_schemes`].
+/// The formats of the full suite: [`crate::scheme::representative_schemes`] and every GGUF
+/// type.
 pub fn all_schemes() -> Vec<String> {
     crate::scheme::representative_schemes()
         .iter()
         .map(|s| s.to_string())
+        .chain(GgufType::ALL.iter().map(|t| t.to_string()))
         .collect()
+}
+
+/// What a figure quantizes to: a scheme (`q4s:block32:f16`) or a GGUF type (`q4_k`).
+#[derive(Debug, Clone)]
+pub enum Format {
+    Scheme(QuantScheme),
+    Gguf(GgufType),
+}
+
+/// A quantized device tensor of either kind.
+enum Quantized {
+    Scheme(crate::gpu::buffers::GpuQuantizedTensor),
+    Gguf(crate::gpu::gguf::GpuGgufTensor),
+}
+
+impl Format {
+    /// A GGUF type name (any case), else a scheme text, checked.
+    pub fn parse(text: &str) -> Result<Format> {
+        if let Some(t) = GgufType::from_name(text) {
+            return Ok(Format::Gguf(t));
+        }
+        let scheme: QuantScheme = text.parse()?;
+        scheme.validate()?;
+        Ok(Format::Scheme(scheme))
+    }
+
+    /// Bytes of the quantized form of `shape` (codes and parameters).
+    fn bytes(&self, shape: &[usize]) -> Result<u64> {
+        Ok(match self {
+            Format::Scheme(s) => {
+                let layout = Layout::new(s, shape)?;
+                (layout.code_bytes() + layout.num_blocks() * s.param.bytes()) as u64
+            }
+            Format::Gguf(t) => {
+                crate::io::gguf::GgmlType::Block(*t).bytes(shape.iter().product()) as u64
+            }
+        })
+    }
+
+    fn quantize_tensor(&self, ctx: &GpuContext, x: &GpuTensor) -> Result<Quantized> {
+        Ok(match self {
+            Format::Scheme(s) => Quantized::Scheme(ctx.quantize_tensor(x, s)?),
+            Format::Gguf(t) => Quantized::Gguf(ctx.quantize_gguf_tensor(x, *t)?),
+        })
+    }
+}
+
+impl Quantized {
+    fn dequantize_tensor(&self, ctx: &GpuContext) -> Result<GpuTensor> {
+        match self {
+            Quantized::Scheme(q) => ctx.dequantize_tensor(q),
+            Quantized::Gguf(q) => ctx.dequantize_gguf_tensor(q),
+        }
+    }
+
+    /// Whether this weight takes `path` (GGUF weights have no integer path).
+    fn takes(&self, path: MatmulPath) -> bool {
+        matches!(self, Quantized::Scheme(_)) || path != MatmulPath::Integer
+    }
+
+    /// `x . W^T` on `path`.
+    fn linear(&self, ctx: &GpuContext, x: &GpuTensor, path: MatmulPath) -> Result<GpuTensor> {
+        Ok(match self {
+            Quantized::Scheme(w) => ctx.linear(x, w, Some(path))?.0,
+            Quantized::Gguf(w) => ctx.linear_gguf(x, w, Some(path))?.0,
+        })
+    }
 }
 
 /// One measured figure.
@@ -245,9 +316,8 @@ pub fn run(
             other => format!("device {other:?}").to_lowercase(),
         };
         for text in &cfg.schemes {
-            let scheme: QuantScheme = text.parse()?;
-            let layout = Layout::new(&scheme, &shape)?;
-            let q_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
+            let format = Format::parse(text)?;
+            let q_bytes = format.bytes(&shape)?;
             let rec = |kernel: &str, path: &str, input_bytes: usize, t: Timing| Record {
                 kernel: kernel.into(),
                 scheme: text.clone(),
@@ -264,31 +334,46 @@ pub fn run(
             };
             if cfg.parts.quantize {
                 let t = time(ctx, cfg.reps, |i| {
-                    ctx.quantize_tensor(&dev[i % 2], &scheme).map(|_| ())
+                    format.quantize_tensor(ctx, &dev[i % 2]).map(|_| ())
                 })?;
                 push(rec("quantize", &device, cfg.input.bytes(), t), &mut records);
                 let t = time_wall(cfg.reps, |i| {
-                    ctx.quantize(&inputs[i % 2], &shape, &scheme).map(|_| ())
+                    let x = &inputs[i % 2];
+                    match &format {
+                        Format::Scheme(s) => ctx.quantize(x, &shape, s).map(|_| ()),
+                        Format::Gguf(ty) => ctx.quantize_gguf(x, &shape, *ty).map(|_| ()),
+                    }
                 })?;
                 push(rec("quantize", "e2e", 4, t), &mut records);
             }
             if cfg.parts.dequantize {
                 let q = [
-                    ctx.quantize_tensor(&dev[0], &scheme)?,
-                    ctx.quantize_tensor(&dev[1], &scheme)?,
+                    format.quantize_tensor(ctx, &dev[0])?,
+                    format.quantize_tensor(ctx, &dev[1])?,
                 ];
                 let t = time(ctx, cfg.reps, |i| {
-                    let y = ctx.dequantize_tensor(&q[i % 2])?;
+                    let y = q[i % 2].dequantize_tensor(ctx)?;
                     ctx.read_bytes(&y.buffer, 4).map(|_| ())
                 })?;
                 push(rec("dequantize", "device", 4, t), &mut records);
-                let host = ctx.download_quantized(&q[0])?;
-                let t = time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?;
+                let t = match &q[0] {
+                    Quantized::Scheme(q) => {
+                        let host = ctx.download_quantized(q)?;
+                        time_wall(cfg.reps, |_| ctx.dequantize(&host).map(|_| ()))?
+                    }
+                    Quantized::Gguf(q) => {
+                        let host = ctx.download_gguf(q)?;
+                        time_wall(cfg.reps, |_| ctx.dequantize_gguf(&host).map(|_| ()))?
+                    }
+                };
                 push(rec("dequantize", "e2e", 4, t), &mut records);
             }
             if cfg.parts.cpu && n == sizes[0] {
-                let t = time_wall(1, |_| {
-                    reference::quantize(&inputs[0], &shape, &scheme).map(|_| ())
+                let t = time_wall(1, |_| match &format {
+                    Format::Scheme(s) => reference::quantize(&inputs[0], &shape, s).map(|_| ()),
+                    Format::Gguf(ty) => {
+                        reference::gguf::quantize(&inputs[0], &shape, *ty).map(|_| ())
+                    }
                 })?;
                 push(rec("cpu quantize", "reference", 4, t), &mut records);
             }
@@ -338,10 +423,9 @@ pub fn run(
             );
         }
         for text in &cfg.matmul_schemes {
-            let scheme: QuantScheme = text.parse()?;
-            let w = ctx.quantize_tensor(&wf, &scheme)?;
-            let layout = Layout::new(&scheme, &[nk, nk])?;
-            let w_bytes = (layout.code_bytes() + layout.num_blocks() * scheme.param.bytes()) as u64;
+            let format = Format::parse(text)?;
+            let w = format.quantize_tensor(ctx, &wf)?;
+            let w_bytes = format.bytes(&[nk, nk])?;
             for path in [
                 MatmulPath::DequantizeThenMatmul,
                 MatmulPath::Fused,
@@ -351,9 +435,10 @@ pub fn run(
                 if path == MatmulPath::Gemv && m > crate::gpu::matmul::GEMV_MAX_M {
                     continue;
                 }
-                let t = time(ctx, cfg.reps, |i| {
-                    sync(&ctx.linear(&x[i % 2], &w, Some(path))?.0)
-                })?;
+                if !w.takes(path) {
+                    continue;
+                }
+                let t = time(ctx, cfg.reps, |i| sync(&w.linear(ctx, &x[i % 2], path)?))?;
                 push(mm_rec(text, &format!("{path:?}"), w_bytes, t), &mut records);
             }
         }

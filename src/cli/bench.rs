@@ -32,12 +32,15 @@ pub struct BenchArgs {
     /// roofline copy always runs).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Quantize/dequantize schemes (comma-separated), or `all`.
+    /// Quantize/dequantize schemes or GGUF types such as q4_k (comma-separated), or `all`.
     #[arg(long, value_delimiter = ',')]
     pub schemes: Vec<String>,
     /// Elements of the quantize/dequantize tensors (a multiple of 4096).
     #[arg(long)]
     pub size: Option<usize>,
+    /// Weight schemes or GGUF types of the matmul runs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Vec<String>,
     /// M of the matmul runs (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub m: Vec<usize>,
@@ -90,10 +93,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         [all] if all == "all" => cfg.schemes = all_schemes(),
         list => {
             for text in list {
-                text.parse::<crate::scheme::QuantScheme>()?.validate()?;
+                crate::bench::Format::parse(text)?;
             }
             cfg.schemes = list.to_vec();
         }
+    }
+    if !args.weights.is_empty() {
+        for text in &args.weights {
+            crate::bench::Format::parse(text)?;
+        }
+        cfg.matmul_schemes = args.weights.clone();
     }
     if let Some(n) = args.size {
         cfg.sizes = vec![n];

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::calibration::Calibration;
-use crate::convert::llama::{FileType, LlamaOptions, Pick};
+use crate::convert::llama::{parse_type, FileType, LlamaOptions};
 use crate::convert::{
     convert, convert_gguf, report_table, restore, ConvertOptions, OutputFormat, Progress, Target,
 };
@@ -152,12 +152,12 @@ pub fn llama_options(args: &QuantizeArgs) -> Result<LlamaOptions> {
     opts.output_tensor_type = args
         .output_tensor_type
         .as_deref()
-        .map(Pick::parse)
+        .map(parse_type)
         .transpose()?;
     opts.token_embedding_type = args
         .token_embedding_type
         .as_deref()
-        .map(Pick::parse)
+        .map(parse_type)
         .transpose()?;
     for rule in &args.tensor_type {
         opts.add_tensor_type(rule)?;

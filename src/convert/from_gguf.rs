@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::llama::{
-    output_metadata, tensor_order, tensor_type, Counters, LlamaOptions, ModelFacts, Pick,
+    output_metadata, tensor_order, tensor_type, Counters, LlamaOptions, ModelFacts,
 };
 use super::plan::Plan;
 use super::{convert_tensor, floats, Progress, Report, Sink, Target, TempOutput, TensorReport};
@@ -33,10 +33,10 @@ fn float_dtype(ty: GgmlType) -> Option<Dtype> {
 /// What one tensor becomes, checked before anything is written.
 fn plan_tensor(
     t: &GgufTensorInfo,
-    pick: Pick,
+    ty: GgmlType,
     opts: &LlamaOptions,
 ) -> std::result::Result<(Plan, GgmlType), String> {
-    if pick == Pick::Ggml(t.ty) {
+    if ty == t.ty {
         return Ok((Plan::Pass(None), t.ty));
     }
     match t.ty {
@@ -50,19 +50,10 @@ fn plan_tensor(
             return Err(format!(
                 "{} cannot be converted to {}",
                 other.name(),
-                pick.name()
+                ty.name()
             ))
         }
     }
-    let ty = match pick {
-        Pick::Ggml(ty) => ty,
-        Pick::Unwritten(name) => {
-            return Err(format!(
-                "llama-quantize gives it {name}, which wgquant does not write yet; choose its \
-                 type with --tensor-type (or --output-tensor-type), or use another file type"
-            ))
-        }
-    };
     // A type given by --output-tensor-type or --token-embedding-type has no fallback.
     if let Some(&cols) = t
         .shape

@@ -5,70 +5,44 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::format::{GgufType, QK_K};
+use crate::format::GgufType;
 use crate::io::gguf::{GgmlType, GgufTensorInfo, MetaValue};
 
-/// A tensor type llama-quantize may pick: one wgquant writes, or a K-quant it does not write
-/// yet (Q2_K and Q3_K), which stops the conversion with the tensor named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pick {
-    Ggml(GgmlType),
-    Unwritten(&'static str),
+const fn block(t: GgufType) -> GgmlType {
+    GgmlType::Block(t)
 }
 
-const fn block(t: GgufType) -> Pick {
-    Pick::Ggml(GgmlType::Block(t))
+// The types llama-quantize's rules name.
+const Q4_0: GgmlType = block(GgufType::Q4_0);
+const Q5_0: GgmlType = block(GgufType::Q5_0);
+const Q5_1: GgmlType = block(GgufType::Q5_1);
+const Q8_0: GgmlType = block(GgufType::Q8_0);
+const Q2_K: GgmlType = block(GgufType::Q2K);
+const Q3_K: GgmlType = block(GgufType::Q3K);
+const Q4_K: GgmlType = block(GgufType::Q4K);
+const Q5_K: GgmlType = block(GgufType::Q5K);
+const Q6_K: GgmlType = block(GgufType::Q6K);
+
+fn is_quantized(t: GgmlType) -> bool {
+    !matches!(t, GgmlType::F32 | GgmlType::F16 | GgmlType::BF16)
 }
 
-impl Pick {
-    const Q4_0: Pick = block(GgufType::Q4_0);
-    const Q5_0: Pick = block(GgufType::Q5_0);
-    const Q5_1: Pick = block(GgufType::Q5_1);
-    const Q8_0: Pick = block(GgufType::Q8_0);
-    const Q4_K: Pick = block(GgufType::Q4K);
-    const Q5_K: Pick = block(GgufType::Q5K);
-    const Q6_K: Pick = block(GgufType::Q6K);
-    const Q2_K: Pick = Pick::Unwritten("Q2_K");
-    const Q3_K: Pick = Pick::Unwritten("Q3_K");
-
-    fn block(self) -> usize {
-        match self {
-            Pick::Ggml(t) => t.block_elements(),
-            Pick::Unwritten(_) => QK_K,
-        }
-    }
-
-    fn is_quantized(self) -> bool {
-        !matches!(
-            self,
-            Pick::Ggml(GgmlType::F32 | GgmlType::F16 | GgmlType::BF16)
-        )
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Pick::Ggml(t) => t.name(),
-            Pick::Unwritten(name) => name,
-        }
-    }
-
-    /// A ggml type name (`ggml_type_name`, any case), as `--output-tensor-type` takes it.
-    pub fn parse(text: &str) -> Result<Pick> {
-        let t = text.trim();
-        let plain = [GgmlType::F32, GgmlType::F16, GgmlType::BF16];
-        plain
-            .into_iter()
-            .chain(GgufType::ALL.map(GgmlType::Block))
-            .map(Pick::Ggml)
-            .find(|p| p.name().eq_ignore_ascii_case(t))
-            .ok_or_else(|| {
-                let names: Vec<&str> = GgufType::ALL.iter().map(|t| t.name()).collect();
-                Error::Usage(format!(
-                    "`{text}` is not a tensor type wgquant writes (F32, F16, BF16, {})",
-                    names.join(", ")
-                ))
-            })
-    }
+/// A ggml type name (`ggml_type_name`, any case) that wgquant writes, as
+/// `--output-tensor-type` takes it.
+pub fn parse_type(text: &str) -> Result<GgmlType> {
+    let t = text.trim();
+    let plain = [GgmlType::F32, GgmlType::F16, GgmlType::BF16];
+    plain
+        .into_iter()
+        .chain(GgufType::ALL.map(GgmlType::Block))
+        .find(|p| p.name().eq_ignore_ascii_case(t))
+        .ok_or_else(|| {
+            let names: Vec<&str> = GgufType::ALL.iter().map(|t| t.name()).collect();
+            Error::Usage(format!(
+                "`{text}` is not a tensor type wgquant writes (F32, F16, BF16, {})",
+                names.join(", ")
+            ))
+        })
 }
 
 /// A llama.cpp file type (`llama_ftype`): its name on llama-quantize's command line, its
@@ -77,7 +51,7 @@ impl Pick {
 pub struct FileType {
     pub name: &'static str,
     pub id: u32,
-    pub default: Pick,
+    pub default: GgmlType,
 }
 
 /// `llama_ftype` values the rules single out.
@@ -92,36 +66,34 @@ mod ftype {
     pub const MXFP4_MOE: u32 = 38;
 }
 
-const fn file_type(name: &'static str, id: u32, default: Pick) -> FileType {
+const fn file_type(name: &'static str, id: u32, default: GgmlType) -> FileType {
     FileType { name, id, default }
 }
 
 /// The file types of llama-quantize's `QUANT_OPTIONS` that wgquant takes (`Q3_K`, `Q4_K` and
-/// `Q5_K` are its aliases of the `_M` mixes). The Q2_K and Q3_K mixes stop at the first tensor
-/// that gets Q2_K or Q3_K; on rows that are not multiples of 256 they fall back to types
-/// wgquant writes.
+/// `Q5_K` are its aliases of the `_M` mixes).
 pub const FILE_TYPES: [FileType; 21] = [
-    file_type("Q4_0", 2, Pick::Q4_0),
+    file_type("Q4_0", 2, Q4_0),
     file_type("Q4_1", 3, block(GgufType::Q4_1)),
     file_type("MXFP4_MOE", ftype::MXFP4_MOE, block(GgufType::Mxfp4)),
-    file_type("Q5_0", 8, Pick::Q5_0),
-    file_type("Q5_1", 9, Pick::Q5_1),
-    file_type("Q2_K", ftype::Q2_K, Pick::Q2_K),
-    file_type("Q3_K", ftype::Q3_K_M, Pick::Q3_K),
-    file_type("Q3_K_S", ftype::Q3_K_S, Pick::Q3_K),
-    file_type("Q3_K_M", ftype::Q3_K_M, Pick::Q3_K),
-    file_type("Q3_K_L", ftype::Q3_K_L, Pick::Q3_K),
-    file_type("Q4_K", ftype::Q4_K_M, Pick::Q4_K),
-    file_type("Q4_K_S", ftype::Q4_K_S, Pick::Q4_K),
-    file_type("Q4_K_M", ftype::Q4_K_M, Pick::Q4_K),
-    file_type("Q5_K", ftype::Q5_K_M, Pick::Q5_K),
-    file_type("Q5_K_S", 16, Pick::Q5_K),
-    file_type("Q5_K_M", ftype::Q5_K_M, Pick::Q5_K),
-    file_type("Q6_K", 18, Pick::Q6_K),
-    file_type("Q8_0", 7, Pick::Q8_0),
-    file_type("F16", 1, Pick::Ggml(GgmlType::F16)),
-    file_type("BF16", 32, Pick::Ggml(GgmlType::BF16)),
-    file_type("F32", 0, Pick::Ggml(GgmlType::F32)),
+    file_type("Q5_0", 8, Q5_0),
+    file_type("Q5_1", 9, Q5_1),
+    file_type("Q2_K", ftype::Q2_K, Q2_K),
+    file_type("Q3_K", ftype::Q3_K_M, Q3_K),
+    file_type("Q3_K_S", ftype::Q3_K_S, Q3_K),
+    file_type("Q3_K_M", ftype::Q3_K_M, Q3_K),
+    file_type("Q3_K_L", ftype::Q3_K_L, Q3_K),
+    file_type("Q4_K", ftype::Q4_K_M, Q4_K),
+    file_type("Q4_K_S", ftype::Q4_K_S, Q4_K),
+    file_type("Q4_K_M", ftype::Q4_K_M, Q4_K),
+    file_type("Q5_K", ftype::Q5_K_M, Q5_K),
+    file_type("Q5_K_S", 16, Q5_K),
+    file_type("Q5_K_M", ftype::Q5_K_M, Q5_K),
+    file_type("Q6_K", 18, Q6_K),
+    file_type("Q8_0", 7, Q8_0),
+    file_type("F16", 1, GgmlType::F16),
+    file_type("BF16", 32, GgmlType::BF16),
+    file_type("F32", 0, GgmlType::F32),
 ];
 
 impl FileType {
@@ -148,11 +120,11 @@ pub struct LlamaOptions {
     pub pure: bool,
     /// Quantize tensors that are quantized already (`--allow-requantize`).
     pub allow_requantize: bool,
-    pub output_tensor_type: Option<Pick>,
-    pub token_embedding_type: Option<Pick>,
+    pub output_tensor_type: Option<GgmlType>,
+    pub token_embedding_type: Option<GgmlType>,
     /// `--tensor-type PATTERN=TYPE` in command-line order: the first pattern found anywhere in a
     /// tensor's name picks its type.
-    pub tensor_types: Vec<(regex::Regex, Pick)>,
+    pub tensor_types: Vec<(regex::Regex, GgmlType)>,
 }
 
 impl LlamaOptions {
@@ -179,7 +151,7 @@ impl LlamaOptions {
         }
         let re = regex::Regex::new(&pattern.to_lowercase())
             .map_err(|e| Error::Usage(format!("--tensor-type `{rule}`: {e}")))?;
-        self.tensor_types.push((re, Pick::parse(ty)?));
+        self.tensor_types.push((re, parse_type(ty)?));
         Ok(())
     }
 }
@@ -423,9 +395,9 @@ pub fn tensor_type(
     model: &ModelFacts,
     opts: &LlamaOptions,
     counters: &mut Counters,
-) -> Result<Pick> {
+) -> Result<GgmlType> {
     if !allows_quantization(t, model) {
-        return Ok(Pick::Ggml(t.ty));
+        return Ok(t.ty);
     }
     let cat = category(&t.name);
     if let (Some(ty), Category::TokenEmbd) = (opts.token_embedding_type, cat) {
@@ -439,7 +411,7 @@ pub fn tensor_type(
         return Ok(ty);
     }
     let mut ty = opts.file_type.default;
-    if ty.is_quantized() {
+    if is_quantized(ty) {
         let manual = opts
             .tensor_types
             .iter()
@@ -464,11 +436,11 @@ fn use_more_bits(i: i64, n: i64) -> bool {
 fn mix(
     t: &GgufTensorInfo,
     cat: Category,
-    ty: Pick,
+    ty: GgmlType,
     model: &ModelFacts,
     opts: &LlamaOptions,
     counters: &mut Counters,
-) -> Result<Pick> {
+) -> Result<GgmlType> {
     let ft = opts.file_type.id;
     let name = t.name.as_str();
     let falcon = model.arch == "falcon";
@@ -477,15 +449,18 @@ fn mix(
             .iter()
             .any(|s| name.contains(s))
     {
-        return Ok(Pick::Q8_0);
+        return Ok(Q8_0);
     }
     if cat == Category::Output || (model.tied_embeddings && cat == Category::TokenEmbd) {
         return Ok(if let Some(o) = opts.output_tensor_type {
             o
-        } else if ft == ftype::MXFP4_MOE || falcon || !ne(&t.shape, 0).is_multiple_of(ty.block()) {
-            Pick::Q8_0
-        } else if ty != Pick::Q8_0 {
-            Pick::Q6_K
+        } else if ft == ftype::MXFP4_MOE
+            || falcon
+            || !ne(&t.shape, 0).is_multiple_of(ty.block_elements())
+        {
+            Q8_0
+        } else if ty != Q8_0 {
+            Q6_K
         } else {
             ty
         });
@@ -493,7 +468,7 @@ fn mix(
     if ft == ftype::MXFP4_MOE {
         let ffn = matches!(cat, Category::FfnUp | Category::FfnGate | Category::FfnDown);
         let experts = ne(&t.shape, 2) > 1 && (model.arch != "bailingmoe3" || ffn);
-        return Ok(if experts { ty } else { Pick::Q8_0 });
+        return Ok(if experts { ty } else { Q8_0 });
     }
     // Expert models take a feed-forward tensor's layer from its name, dense ones count.
     let layer = |count: i64| -> Result<i64> {
@@ -514,59 +489,57 @@ fn mix(
         Category::AttentionV => {
             let (i, n) = (counters.attention_wv, model.n_attention_wv);
             let mut t = match ft {
-                ftype::Q2_K if model.n_gqa >= 4 => Pick::Q4_K,
-                ftype::Q2_K => Pick::Q3_K,
-                ftype::Q3_K_M if i < 2 => Pick::Q5_K,
-                ftype::Q3_K_M => Pick::Q4_K,
-                ftype::Q3_K_L => Pick::Q5_K,
-                ftype::Q4_K_M | ftype::Q5_K_M if use_more_bits(i, n) => Pick::Q6_K,
-                ftype::Q4_K_S if i < 4 => Pick::Q5_K,
+                ftype::Q2_K if model.n_gqa >= 4 => Q4_K,
+                ftype::Q2_K => Q3_K,
+                ftype::Q3_K_M if i < 2 => Q5_K,
+                ftype::Q3_K_M => Q4_K,
+                ftype::Q3_K_L => Q5_K,
+                ftype::Q4_K_M | ftype::Q5_K_M if use_more_bits(i, n) => Q6_K,
+                ftype::Q4_K_S if i < 4 => Q5_K,
                 _ => ty,
             };
-            if model.is_70b && (t == Pick::Q3_K || t == Pick::Q4_K) {
-                t = Pick::Q5_K;
+            if model.is_70b && (t == Q3_K || t == Q4_K) {
+                t = Q5_K;
             }
             if model.n_expert == 8 {
-                t = Pick::Q8_0;
+                t = Q8_0;
             }
             counters.attention_wv += 1;
             t
         }
-        Category::AttentionK if model.n_expert == 8 => Pick::Q8_0,
+        Category::AttentionK if model.n_expert == 8 => Q8_0,
         Category::FfnDown => {
             let i = layer(counters.ffn_down)?;
             let n = n_layer;
             let t = match ft {
-                ftype::Q2_K => Pick::Q3_K,
-                ftype::Q3_K_M if i < n / 16 => Pick::Q5_K,
-                ftype::Q3_K_M if !falcon || use_more_bits(i, n) => Pick::Q4_K,
-                ftype::Q3_K_M => Pick::Q3_K,
-                ftype::Q3_K_L if falcon => Pick::Q4_K,
-                ftype::Q3_K_L => Pick::Q5_K,
-                ftype::Q4_K_M if falcon && i < n / 16 => Pick::Q6_K,
-                ftype::Q4_K_M if falcon && use_more_bits(i, n) => Pick::Q5_K,
-                ftype::Q4_K_M if !falcon && use_more_bits(i, n) => Pick::Q6_K,
-                ftype::Q5_K_M if use_more_bits(i, n) => Pick::Q6_K,
-                ftype::Q4_K_S if !falcon && i < n / 8 => Pick::Q5_K,
+                ftype::Q2_K => Q3_K,
+                ftype::Q3_K_M if i < n / 16 => Q5_K,
+                ftype::Q3_K_M if !falcon || use_more_bits(i, n) => Q4_K,
+                ftype::Q3_K_M => Q3_K,
+                ftype::Q3_K_L if falcon => Q4_K,
+                ftype::Q3_K_L => Q5_K,
+                ftype::Q4_K_M if falcon && i < n / 16 => Q6_K,
+                ftype::Q4_K_M if falcon && use_more_bits(i, n) => Q5_K,
+                ftype::Q4_K_M if !falcon && use_more_bits(i, n) => Q6_K,
+                ftype::Q5_K_M if use_more_bits(i, n) => Q6_K,
+                ftype::Q4_K_S if !falcon && i < n / 8 => Q5_K,
                 _ => ty,
             };
             counters.ffn_down += 1;
             t
         }
         Category::AttentionOutput if falcon => match ft {
-            ftype::Q3_K_L => Pick::Q4_K,
+            ftype::Q3_K_L => Q4_K,
             _ => ty,
         },
         Category::AttentionOutput if model.n_expert == 8 => match ft {
-            ftype::Q2_K | ftype::Q3_K_S | ftype::Q3_K_M | ftype::Q4_K_S | ftype::Q4_K_M => {
-                Pick::Q5_K
-            }
+            ftype::Q2_K | ftype::Q3_K_S | ftype::Q3_K_M | ftype::Q4_K_S | ftype::Q4_K_M => Q5_K,
             _ => ty,
         },
         Category::AttentionOutput => match ft {
-            ftype::Q2_K => Pick::Q3_K,
-            ftype::Q3_K_M => Pick::Q4_K,
-            ftype::Q3_K_L => Pick::Q5_K,
+            ftype::Q2_K => Q3_K,
+            ftype::Q3_K_M => Q4_K,
+            ftype::Q3_K_L => Q5_K,
             _ => ty,
         },
         Category::FfnGate | Category::FfnUp => {
@@ -579,20 +552,20 @@ fn mix(
 
 /// `tensor_type_fallback`: a type whose block does not divide the rows gives way to one that
 /// does, or to F16.
-fn fallback(t: &GgufTensorInfo, ty: Pick) -> Pick {
+fn fallback(t: &GgufTensorInfo, ty: GgmlType) -> GgmlType {
     let cols = ne(&t.shape, 0);
-    if cols.is_multiple_of(ty.block()) {
+    if cols.is_multiple_of(ty.block_elements()) {
         return ty;
     }
     let next = match ty {
-        Pick::Q2_K | Pick::Q3_K => Pick::Q4_0,
-        Pick::Q4_K => Pick::Q5_0,
-        Pick::Q5_K => Pick::Q5_1,
-        Pick::Q6_K => Pick::Q8_0,
+        Q2_K | Q3_K => Q4_0,
+        Q4_K => Q5_0,
+        Q5_K => Q5_1,
+        Q6_K => Q8_0,
         other => other,
     };
-    if !cols.is_multiple_of(next.block()) {
-        Pick::Ggml(GgmlType::F16)
+    if !cols.is_multiple_of(next.block_elements()) {
+        GgmlType::F16
     } else {
         next
     }

@@ -57,6 +57,8 @@ pub enum GgufType {
     Q5_0,
     Q5_1,
     Mxfp4,
+    Q2K,
+    Q3K,
     Q4K,
     Q5K,
     Q6K,
@@ -79,13 +81,15 @@ pub struct GgufTraits {
 
 impl GgufType {
     /// Every GGUF type; a type's position here is its kernels' `GGUF_TYPE` value.
-    pub const ALL: [GgufType; 9] = [
+    pub const ALL: [GgufType; 11] = [
         GgufType::Q8_0,
         GgufType::Q4_0,
         GgufType::Q4_1,
         GgufType::Q5_0,
         GgufType::Q5_1,
         GgufType::Mxfp4,
+        GgufType::Q2K,
+        GgufType::Q3K,
         GgufType::Q4K,
         GgufType::Q5K,
         GgufType::Q6K,
@@ -100,6 +104,10 @@ impl GgufType {
             GgufType::Q5_0 => ("Q5_0", 6, 32, 22, 1),
             GgufType::Q5_1 => ("Q5_1", 7, 32, 24, 1),
             GgufType::Mxfp4 => ("MXFP4", 39, 32, 17, 1),
+            // 16 bytes of 4-bit scales and mins, 64 of 2-bit codes, d, dmin (f16).
+            GgufType::Q2K => ("Q2_K", 10, QK_K, 84, 16),
+            // 32 bytes of third bits, 64 of 2-bit codes, 12 of 6-bit scales, d (f16).
+            GgufType::Q3K => ("Q3_K", 11, QK_K, 110, 16),
             // d, dmin (f16), 12 bytes of 6-bit scales and mins of 8 sub-blocks, 128 of nibbles.
             GgufType::Q4K => ("Q4_K", 12, QK_K, 144, 8),
             // as Q4_K, with 32 bytes of fifth bits before the nibbles.
@@ -141,7 +149,8 @@ impl GgufType {
         self.block_elements() == QK_K
     }
 
-    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4, 1, 1, 2.
+    /// Blocks per GPU invocation so that each writes whole u32 words: 2, 2, 1, 2, 1, 4, 1, 2, 1,
+    /// 1, 2.
     pub fn blocks_per_group(self) -> usize {
         (1..=4)
             .find(|g| (g * self.block_bytes()).is_multiple_of(4))

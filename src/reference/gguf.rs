@@ -132,7 +132,7 @@ fn quantize_block(x: &[f32; 32], ty: GgufType, out: &mut Vec<u8>) {
             nibbles(&q, out);
         }
         // Whole super-blocks at a time, in kquants.rs.
-        GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => {}
+        GgufType::Q2K | GgufType::Q3K | GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => {}
     }
 }
 
@@ -176,7 +176,9 @@ pub fn dequantize(t: &GgufTensor) -> Result<Vec<f32>> {
                     e8m0_to_f32_half(b[0]) * KVALUES_MXFP4[nibble(&b[1..], j) as usize] as f32
                 }
                 // Decoded by kquants.rs before this loop.
-                GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => 0.0,
+                GgufType::Q2K | GgufType::Q3K | GgufType::Q4K | GgufType::Q5K | GgufType::Q6K => {
+                    0.0
+                }
             });
         }
     }

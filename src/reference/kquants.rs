@@ -1,5 +1,5 @@
-//! ggml's K-quants without an importance matrix, byte-exact with `quantize_row_q4_K_ref`,
-//! `quantize_row_q5_K_ref` and `quantize_row_q6_K_ref` of `ggml-quants.c` as ggml-base builds
+//! ggml's K-quants without an importance matrix, byte-exact with `quantize_row_q2_K_ref` to
+//! `quantize_row_q6_K_ref` of `ggml-quants.c` as ggml-base builds
 //! it (baseline x86-64: no FMA contraction, no reassociation). Every expression keeps C's order
 //! of operations and its int-to-float conversions, so that each f32 rounding happens where C's
 //! does; a changed parenthesis changes bytes.
@@ -65,9 +65,68 @@ fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
     scale
 }
 
-/// `make_qkx2_quants` with `use_mad = false`: the scale and min of `x` (codes in `[0, nmax]`,
-/// written to `l`) with the least weighted squared error over `nstep + 1` candidates. Returns
+/// `make_q3_quants` with `do_rmse`: the scale of `x` whose codes in `[-nmax, nmax)` (stored
+/// plus `nmax` in `l`) fit best, weighting each element by its square, improved one code at a
+/// time for up to five rounds.
+fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
+    let (mut max, mut amax) = (0.0f32, 0.0f32);
+    for &v in x {
+        if v.abs() > amax {
+            amax = v.abs();
+            max = v;
+        }
+    }
+    if amax < GROUP_MAX_EPS {
+        l.fill(0);
+        return 0.0;
+    }
+    let iscale = -nmax as f32 / max;
+    let (mut sumlx, mut suml2) = (0.0f32, 0.0f32);
+    for (li, &v) in l.iter_mut().zip(x) {
+        let q = nearest_int(iscale * v).clamp(-nmax, nmax - 1);
+        *li = q as i8;
+        let w = v * v;
+        sumlx += w * v * q as f32;
+        suml2 += w * q as f32 * q as f32;
+    }
+    for _ in 0..5 {
+        let mut changed = false;
+        for (li, &v) in l.iter_mut().zip(x) {
+            let w = v * v;
+            let old = *li as f32;
+            let mut slx = sumlx - w * v * old;
+            if slx > 0.0 {
+                let mut sl2 = suml2 - w * old * old;
+                let new = nearest_int(v * sl2 / slx).clamp(-nmax, nmax - 1);
+                if new != *li as i32 {
+                    slx += w * v * new as f32;
+                    sl2 += w * new as f32 * new as f32;
+                    if sl2 > 0.0 && slx * slx * suml2 > sumlx * sumlx * sl2 {
+                        *li = new as i8;
+                        (sumlx, suml2) = (slx, sl2);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for li in l.iter_mut() {
+        *li += nmax as i8;
+    }
+    if suml2 > 0.0 {
+        sumlx / suml2
+    } else {
+        0.0
+    }
+}
+
+/// `make_qkx2_quants`: the scale and min of `x` (codes in `[0, nmax]`, written to `l`) with the
+/// least weighted error, squared or absolute (`use_mad`), over `nstep + 1` candidates. Returns
 /// `(scale, -min)`.
+#[allow(clippy::too_many_arguments)]
 fn make_qkx2_quants(
     nmax: i32,
     x: &[f32],
@@ -76,7 +135,9 @@ fn make_qkx2_quants(
     rmin: f32,
     rdelta: f32,
     nstep: i32,
+    use_mad: bool,
 ) -> (f32, f32) {
+    let error = |diff: f32| if use_mad { diff.abs() } else { diff * diff };
     let (mut min, mut max) = (x[0], x[0]);
     let mut sum_w = weights[0];
     let mut sum_x = sum_w * x[0];
@@ -103,8 +164,7 @@ fn make_qkx2_quants(
     let mut best_error = 0.0f32;
     for ((li, &v), &w) in l.iter_mut().zip(x).zip(weights) {
         *li = code(iscale, v, min) as u8;
-        let diff = scale * *li as f32 + min - v;
-        best_error += w * (diff * diff);
+        best_error += w * error(scale * *li as f32 + min - v);
     }
     let mut aux = [0u8; 32];
     for is in 0..=nstep {
@@ -128,8 +188,7 @@ fn make_qkx2_quants(
             }
             let mut cur_error = 0.0f32;
             for ((&a, &v), &w) in aux.iter().zip(x).zip(weights) {
-                let diff = this_scale * a as f32 + this_min - v;
-                cur_error += w * (diff * diff);
+                cur_error += w * error(this_scale * a as f32 + this_min - v);
             }
             if cur_error < best_error {
                 l.copy_from_slice(&aux[..l.len()]);
@@ -198,6 +257,7 @@ fn scales_and_mins(x: &[f32], nmax: i32) -> (u16, u16, [u8; 12], [u8; QK_K]) {
             rmin,
             0.1,
             nstep,
+            false,
         );
         (scales[j], mins[j]) = (scale, min);
         if scale > max_scale {
@@ -234,6 +294,133 @@ fn scales_and_mins(x: &[f32], nmax: i32) -> (u16, u16, [u8; 12], [u8; QK_K]) {
         }
     }
     (d.to_bits(), dmin.to_bits(), packed, l)
+}
+
+/// Q2_K and Q3_K's 2-bit `qs`: the low two bits of codes `l`, `l + 32`, `l + 64` and `l + 96`
+/// of each 128 in one byte.
+fn two_bit_codes(l: &[u8; QK_K]) -> [u8; 64] {
+    let mut qs = [0u8; 64];
+    for (half, j) in (0..QK_K).step_by(128).enumerate() {
+        for i in 0..32 {
+            qs[32 * half + i] = (0..4).fold(0, |b, k| b | (l[j + i + 32 * k] & 3) << (2 * k));
+        }
+    }
+    qs
+}
+
+/// Q2_K: sixteen sub-blocks of 16, each with a scale and a min found by `make_qkx2_quants`
+/// (absolute error weighted by |x|), both quantized to 4 bits against `d` and `dmin`.
+fn quantize_q2_k(x: &[f32], out: &mut Vec<u8>) {
+    let mut l = [0u8; QK_K];
+    let (mut scales, mut mins) = ([0.0f32; 16], [0.0f32; 16]);
+    let (mut max_scale, mut max_min) = (0.0f32, 0.0f32);
+    for j in 0..16 {
+        let sub = &x[16 * j..16 * j + 16];
+        let mut weights = [0.0f32; 16];
+        for (w, v) in weights.iter_mut().zip(sub) {
+            *w = v.abs();
+        }
+        let range = 16 * j..16 * j + 16;
+        (scales[j], mins[j]) =
+            make_qkx2_quants(3, sub, &weights, &mut l[range], -0.5, 0.1, 15, true);
+        if scales[j] > max_scale {
+            max_scale = scales[j];
+        }
+        if mins[j] > max_min {
+            max_min = mins[j];
+        }
+    }
+    // C stores nearest_int's int in a uint8_t (its low byte), the min's shifted left by 4.
+    let mut sc = [0u8; 16];
+    if max_scale > 0.0 {
+        let iscale = 15.0 / max_scale;
+        for (b, &s) in sc.iter_mut().zip(&scales) {
+            *b = nearest_int(iscale * s) as u8;
+        }
+    }
+    if max_min > 0.0 {
+        let iscale = 15.0 / max_min;
+        for (b, &m) in sc.iter_mut().zip(&mins) {
+            *b |= (nearest_int(iscale * m) << 4) as u8;
+        }
+    }
+    let d = f16::from_f32(max_scale / 15.0);
+    let dmin = f16::from_f32(max_min / 15.0);
+    for (j, &s) in sc.iter().enumerate() {
+        let dj = d.to_f32() * (s & 0xf) as f32;
+        if dj == 0.0 {
+            continue;
+        }
+        let dm = dmin.to_f32() * (s >> 4) as f32;
+        for i in 16 * j..16 * j + 16 {
+            l[i] = nearest_int((x[i] + dm) / dj).clamp(0, 3) as u8;
+        }
+    }
+    out.extend(sc);
+    out.extend(two_bit_codes(&l));
+    out.extend(d.to_bits().to_le_bytes());
+    out.extend(dmin.to_bits().to_le_bytes());
+}
+
+/// Q3_K's 12 bytes of sixteen 6-bit scales: low nibbles two to a byte, high bits four to a byte.
+fn pack_q3_scales(ls: &[u8; 16]) -> [u8; 12] {
+    let mut s = [0u8; 12];
+    for (j, &v) in ls.iter().enumerate() {
+        s[j % 8] |= (v & 0xf) << (4 * (j / 8));
+        s[8 + j % 4] |= (v >> 4) << (2 * (j / 4));
+    }
+    s
+}
+
+/// Q3_K's sub-block `j` scale as stored, less 32.
+fn q3_scale(s: &[u8], j: usize) -> i32 {
+    let low = (s[j % 8] >> (4 * (j / 8))) & 0xf;
+    let high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    (low | high << 4) as i32 - 32
+}
+
+/// Q3_K: sixteen sub-blocks of 16 with codes in `[-4, 4)`, each scale found by `make_q3_quants`
+/// and quantized to 6 bits against `d`; the codes' third bits in `hmask`.
+fn quantize_q3_k(x: &[f32], out: &mut Vec<u8>) {
+    let mut l = [0i8; QK_K];
+    let mut scales = [0.0f32; 16];
+    let (mut max_scale, mut amax) = (0.0f32, 0.0f32);
+    for j in 0..16 {
+        scales[j] = make_q3_quants(4, &x[16 * j..16 * j + 16], &mut l[16 * j..16 * j + 16]);
+        if scales[j].abs() > amax {
+            amax = scales[j].abs();
+            max_scale = scales[j];
+        }
+    }
+    let mut packed = [0u8; 12];
+    let mut d = f16::ZERO;
+    if max_scale != 0.0 {
+        let iscale = -32.0 / max_scale;
+        // C keeps nearest_int's int in an int8_t (its low byte) before clamping.
+        let ls = scales.map(|s| ((nearest_int(iscale * s) as i8).clamp(-32, 31) + 32) as u8);
+        packed = pack_q3_scales(&ls);
+        d = f16::from_f32(1.0 / iscale);
+    }
+    for j in 0..16 {
+        let dj = d.to_f32() * q3_scale(&packed, j) as f32;
+        if dj == 0.0 {
+            continue;
+        }
+        for i in 16 * j..16 * j + 16 {
+            l[i] = (nearest_int(x[i] / dj).clamp(-4, 3) + 4) as i8;
+        }
+    }
+    let l = l.map(|v| v as u8);
+    let mut hmask = [0u8; 32];
+    for (j, &v) in l.iter().enumerate() {
+        if v > 3 {
+            hmask[j % 32] |= 1 << (j / 32);
+        }
+    }
+    out.extend(hmask);
+    out.extend(two_bit_codes(&l));
+    out.extend(packed);
+    out.extend(d.to_bits().to_le_bytes());
 }
 
 fn quantize_q4_k(x: &[f32], out: &mut Vec<u8>) {
@@ -329,6 +516,8 @@ pub fn quantize_row(x: &[f32], ty: GgufType) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(x.len() / QK_K * ty.block_bytes());
     for block in x.chunks_exact(QK_K) {
         match ty {
+            GgufType::Q2K => quantize_q2_k(block, &mut out),
+            GgufType::Q3K => quantize_q3_k(block, &mut out),
             GgufType::Q4K => quantize_q4_k(block, &mut out),
             GgufType::Q5K => quantize_q5_k(block, &mut out),
             GgufType::Q6K => quantize_q6_k(block, &mut out),
@@ -336,6 +525,11 @@ pub fn quantize_row(x: &[f32], ty: GgufType) -> Result<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// Element `e`'s 2-bit code in Q2_K or Q3_K's `qs`.
+fn two_bit(qs: &[u8], e: usize) -> u8 {
+    (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3
 }
 
 /// Decodes K-quant `ty`'s blocks as ggml's `dequantize_row_q*_K`.
@@ -351,6 +545,22 @@ pub fn dequantize_row(bytes: &[u8], ty: GgufType) -> Result<Vec<f32>> {
     let mut y = Vec::with_capacity(bytes.len() / ty.block_bytes() * QK_K);
     for b in bytes.chunks_exact(ty.block_bytes()) {
         match ty {
+            GgufType::Q2K => {
+                let (sc, qs, d, min) = (&b[0..16], &b[16..80], half(&b[80..82]), half(&b[82..84]));
+                for e in 0..QK_K {
+                    let s = sc[e / 16];
+                    let (dl, ml) = (d * (s & 0xf) as f32, min * (s >> 4) as f32);
+                    y.push(dl * two_bit(qs, e) as f32 - ml);
+                }
+            }
+            GgufType::Q3K => {
+                let (hmask, qs, sc, d) = (&b[0..32], &b[32..96], &b[96..108], half(&b[108..110]));
+                for e in 0..QK_K {
+                    let dl = d * q3_scale(sc, e / 16) as f32;
+                    let high = hmask[e % 32] >> (e / 32) & 1;
+                    y.push(dl * (two_bit(qs, e) as i32 - 4 * (1 - high as i32)) as f32);
+                }
+            }
             GgufType::Q4K | GgufType::Q5K => {
                 let (d, min) = (half(&b[0..2]), half(&b[2..4]));
                 let scales = &b[4..16];
@@ -412,7 +622,7 @@ mod tests {
 
     #[test]
     fn zeros_and_round_trip_shapes() {
-        for ty in [GgufType::Q4K, GgufType::Q5K, GgufType::Q6K] {
+        for ty in GgufType::ALL.into_iter().filter(|t| t.is_k_quant()) {
             let bytes = quantize_row(&[0.0; 512], ty).unwrap();
             assert_eq!(bytes.len(), 2 * ty.block_bytes());
             assert!(dequantize_row(&bytes, ty)

@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
+void quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
 void quantize_row_q4_K_ref(const float *x, void *y, int64_t k);
 void quantize_row_q5_K_ref(const float *x, void *y, int64_t k);
 void quantize_row_q6_K_ref(const float *x, void *y, int64_t k);
+void dequantize_row_q2_K(const void *x, float *y, int64_t k);
+void dequantize_row_q3_K(const void *x, float *y, int64_t k);
 void dequantize_row_q4_K(const void *x, float *y, int64_t k);
 void dequantize_row_q5_K(const void *x, float *y, int64_t k);
 void dequantize_row_q6_K(const void *x, float *y, int64_t k);
@@ -41,7 +45,9 @@ int main(int argc, char **argv) {
     size_t block;
     void (*quantize)(const float *, void *, int64_t);
     void (*dequantize)(const void *, float *, int64_t);
-    if (!strcmp(argv[1], "q4_K")) { block = 144; quantize = quantize_row_q4_K_ref; dequantize = dequantize_row_q4_K; }
+    if (!strcmp(argv[1], "q2_K")) { block = 84; quantize = quantize_row_q2_K_ref; dequantize = dequantize_row_q2_K; }
+    else if (!strcmp(argv[1], "q3_K")) { block = 110; quantize = quantize_row_q3_K_ref; dequantize = dequantize_row_q3_K; }
+    else if (!strcmp(argv[1], "q4_K")) { block = 144; quantize = quantize_row_q4_K_ref; dequantize = dequantize_row_q4_K; }
     else if (!strcmp(argv[1], "q5_K")) { block = 176; quantize = quantize_row_q5_K_ref; dequantize = dequantize_row_q5_K; }
     else if (!strcmp(argv[1], "q6_K")) { block = 210; quantize = quantize_row_q6_K_ref; dequantize = dequantize_row_q6_K; }
     else { fprintf(stderr, "unknown type %s\n", argv[1]); return 2; }
