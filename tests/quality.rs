@@ -127,4 +127,6 @@ fn formats_table_sqnr() {
     assert!(db["e4m3"] > db["e2m1"] + 10.0);
     assert!((db["q4_0"] - 21.3).abs() <= 0.3, "Q4_0 {}", db["q4_0"]);
     assert!(db["q8_0"] > db["q5_1"] && db["q5_1"] > db["q4_1"] && db["q5_0"] > db["q4_0"]);
+    let k = ["q6_k", "q5_k", "q4_k", "q3_k", "q2_k"].map(|t| db[t]);
+    assert!(k.windows(2).all(|w| w[0] > w[1] + 3.0), "K-quants {k:?}");
 }

@@ -35,7 +35,8 @@ pub struct QuantizeArgs {
     /// Scheme for quantized tensors (default q4s:block32:f16; with --format gguf: a GGUF
     /// type by its llama.cpp name, such as q8_0, q4_0 or q4_k, or f16 or f32, default q8_0;
     /// for a GGUF input: a llama-quantize type, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4_MOE,
-    /// Q3_K_M, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K, F16, BF16 or F32, default Q8_0).
+    /// Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K, F16, BF16 or F32,
+    /// default Q8_0).
     #[arg(long)]
     pub scheme: Option<String>,
     /// Output format (default wgquant; gguf for a GGUF input).
