@@ -101,15 +101,25 @@ fn blocks() -> Vec<f32> {
     out
 }
 
-/// The largest |x| below which no f32 product of `ty`'s scale search can overflow: Q3_K
-/// compares `slx * slx * suml2` (up to (16 * 4 * |x|^3)^2 * 16 * 16 * |x|^2), Q6_K
-/// `sumlx * sumlx` (up to (16 * 32 * |x|^3)^2), the others weigh errors by up to |x|^3.
+/// The largest |x| that keeps ggml's arithmetic finite for `ty`, with a margin: no f32 product
+/// of the scale search overflows (Q3_K compares `slx * slx * suml2`, up to
+/// (16 * 4 * |x|^3)^2 * 16 * 16 * |x|^2; Q6_K `sumlx * sumlx`, up to (16 * 32 * |x|^3)^2; the
+/// others weigh errors by up to |x|^3), and the f16 `d` (the largest sub-block scale, about
+/// |x| / nmax, over its 6-bit or 4-bit divisor) stays below f16's largest value.
 fn exact_range(ty: GgufType) -> f32 {
-    match ty {
+    let products = match ty {
         GgufType::Q3K => (f32::MAX / (4096.0 * 256.0)).powf(0.125),
         GgufType::Q6K => (f32::MAX.sqrt() / 512.0).cbrt(),
         _ => f32::MAX.cbrt(),
-    }
+    };
+    let (divisor, nmax) = match ty {
+        GgufType::Q2K => (15.0, 3.0),
+        GgufType::Q3K => (32.0, 4.0),
+        GgufType::Q4K => (63.0, 15.0),
+        GgufType::Q5K => (63.0, 31.0),
+        _ => (128.0, 32.0),
+    };
+    products.min(65504.0 * divisor * nmax / 4.0)
 }
 
 #[test]
@@ -152,8 +162,8 @@ fn k_quants_equal_ggml_byte_for_byte() {
             &bad[..bad.len().min(8)]
         );
         // The GPU kernel on the same blocks: equal on lavapipe, at most 1% of super-blocks
-        // apart elsewhere (NUMERICS section 7). Beyond `exact_range`, ggml's searches can run
-        // on infinities and NaNs, which WGSL lets a GPU assume away: those super-blocks are
+        // apart elsewhere (NUMERICS section 7). Beyond `exact_range`, ggml computes with
+        // infinities and NaNs, which WGSL lets a GPU assume away: those super-blocks are
         // counted, not compared.
         let gpu = common::ctx()
             .quantize_gguf(&x, &[x.len() / QK_K, QK_K], ty)
