@@ -14,9 +14,11 @@ const FLOAT_PATHS: [MatmulPath; 3] = [
     MatmulPath::Gemv,
 ];
 
-/// Shapes (M, N, K): not multiples of the 64 x 64 tiles, M = 1, K = 32, a large K.
-const SHAPES: [(usize, usize, usize); 6] = [
+/// Shapes (M, N, K): not multiples of the 64 x 64 tiles, M = 1, K = 32, a large K, a K that is
+/// not a multiple of the kernels' steps of 32 (nor of 4).
+const SHAPES: [(usize, usize, usize); 7] = [
     (5, 67, 96),
+    (6, 70, 50),
     (1, 33, 32),
     (8, 16, 4096),
     (70, 65, 160),
