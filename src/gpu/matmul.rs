@@ -11,7 +11,7 @@ use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
-    INT_TILE, MATMUL_TILE,
+    MATMUL_TILE,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -442,13 +442,16 @@ impl GpuContext {
             ys: (y, self.whole(y)),
             d: (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
         };
-        let grid = [(n as u32).div_ceil(INT_TILE), (m as u32).div_ceil(INT_TILE)];
+        let grid = [
+            (n as u32).div_ceil(MATMUL_TILE),
+            (m as u32).div_ceil(MATMUL_TILE),
+        ];
         if grid
             .iter()
             .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
         {
             return Err(Error::TooLarge(format!(
-                "an {m} x {n} output needs more than 65,535 tiles of {INT_TILE} in one dimension"
+                "an {m} x {n} output needs more than 65,535 tiles of {MATMUL_TILE} in one dimension"
             )));
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);

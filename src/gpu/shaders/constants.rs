@@ -112,12 +112,8 @@ pub const GEMV_LANES: u32 = 8;
 /// vec4 words one invocation of the roofline copy moves (WGSL `COPY_VEC4S`).
 pub const COPY_VEC4S: u32 = 8;
 
-/// Output rows and columns of one tiled-matmul workgroup (WGSL `MATMUL_TILE`).
+/// Output rows and columns of one tiled-matmul workgroup, float and integer (WGSL `MATMUL_TILE`).
 pub const MATMUL_TILE: u32 = 64;
-
-/// Output rows and columns of one integer-matmul workgroup, one invocation each (WGSL
-/// `INT_TILE`).
-pub const INT_TILE: u32 = 8;
 
 /// The WGSL declarations of every enumerated override value (`const KIND_MINIFLOAT = 3u;`,
 /// `const GGUF_Q4_0 = 1u;`, ...), prepended to every kernel.
@@ -127,7 +123,6 @@ pub fn named_constants() -> String {
     out.push_str(&format!("const LANES: u32 = {GEMV_LANES}u;\n"));
     out.push_str(&format!("const MATMUL_TILE: u32 = {MATMUL_TILE}u;\n"));
     out.push_str(&format!("const COPY_VEC4S: u32 = {COPY_VEC4S}u;\n"));
-    out.push_str(&format!("const INT_TILE: u32 = {INT_TILE}u;\n"));
     declare::<ElementKind>(&mut out);
     declare::<QuantParam>(&mut out);
     declare::<DType>(&mut out);
