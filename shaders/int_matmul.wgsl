@@ -1,38 +1,9 @@
-// Integer path: y = x . W^T with x quantized per row (or per block of K) to int8 by the generic
-// quantize kernels, and W a symmetric Q8 or Q4 weight in the U32 store with blocks along K.
-// 64 x 64 output tiles, 16 x 16 invocations with 4 x 4 register tiles, as matmul.wgsl: K in
-// steps of 8 words of int8 codes (Q4 words widened to two such words as they are loaded),
-// stored transposed, four rows to a vec4<u32> at each word, so each word step is two vec4
-// loads and sixteen `dot4`s (the packed_4x8_integer_dot_product builtin where the adapter has
-// it). Each output's exact i32 sum over a W block is scaled once, when the block ends.
-
-struct IntDims {
-    m: u32,
-    n: u32,
-    k: u32,
-    // Words per row of x's codes (ceil(K / 4)) and of W's codes.
-    x_words: u32,
-    w_words: u32,
-    // Elements per W block along K (a multiple of 8), and per x scale (K or the same block).
-    block: u32,
-    x_block: u32,
-    y_offset: u32,
-}
-
-@group(0) @binding(5) var<storage, read> x_codes: array<u32>;
-@group(0) @binding(6) var<storage, read> x_scales: array<f32>;
-@group(0) @binding(7) var<storage, read_write> ys: array<f32>;
-@group(0) @binding(8) var<uniform> d: IntDims;
-
-// Four signed 4-bit codes (bits 0..15 of `nib`) as four int8 bytes.
-fn widen4(nib: u32) -> u32 {
-    var out = 0u;
-    for (var i = 0u; i < 4u; i++) {
-        let v = bitcast<i32>(((nib >> (4u * i)) & 0xfu) << 28u) >> 28u;
-        out |= (bitcast<u32>(v) & 0xffu) << (8u * i);
-    }
-    return out;
-}
+// Integer path for M > 8: y = x . W^T in 64 x 64 output tiles, 16 x 16 invocations with 4 x 4
+// register tiles, as matmul.wgsl: K in steps of 8 words of int8 codes (Q4 words widened to two
+// such words as they are loaded), stored transposed, four rows to a vec4<u32> at each word, so
+// each word step is two vec4 loads and sixteen `dot4`s (the packed_4x8_integer_dot_product
+// builtin where the adapter has it). Each output's exact i32 sum over a W block is scaled once,
+// when the block ends. After int_linear.wgsl.
 
 const TILE: u32 = MATMUL_TILE;
 // Words (of four int8 codes) per step of K.

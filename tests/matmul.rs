@@ -197,9 +197,14 @@ fn bad_operands_are_typed_errors() {
 fn integer_fallback_without_dot4_builtin() {
     let mut manual = wgquant::GpuContext::new().unwrap();
     manual.disable_packed_dot_builtin();
-    let (m, n, k) = (6, 40, 96);
-    let x = synth::normal(m * k, 1.0, 8);
-    for text in ["q8s:block32:f32", "q4s:block32:f16"] {
+    // M = 6 takes the one-output-per-invocation kernel, M = 70 the tiled one.
+    for (text, m) in [
+        ("q8s:block32:f32", 6),
+        ("q4s:block32:f16", 6),
+        ("q4s:block32:f16", 70),
+    ] {
+        let (n, k) = (40, 96);
+        let x = synth::normal(m * k, 1.0, 8);
         let w = ctx()
             .quantize(
                 &synth::normal(n * k, 0.05, 9),

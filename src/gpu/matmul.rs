@@ -11,7 +11,7 @@ use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
-    MATMUL_TILE,
+    MATMUL_TILE, WORKGROUP,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -416,7 +416,9 @@ impl GpuContext {
     ) -> Result<()> {
         let block = block_along_k(&w.scheme, k)?;
         let builtin_dot = self.packed_dot_builtin();
-        let kernel = Kernel::IntMatmul { builtin_dot };
+        // Few rows of x: one output per invocation; more: 64 x 64 tiles.
+        let tiled = m > GEMV_MAX_M;
+        let kernel = Kernel::IntMatmul { builtin_dot, tiled };
         let pipeline = self
             .pipelines
             .get(&self.device, kernel, &weight_constants(&w.scheme))?;
@@ -442,16 +444,19 @@ impl GpuContext {
             ys: (y, self.whole(y)),
             d: (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
         };
-        let grid = [
-            (n as u32).div_ceil(MATMUL_TILE),
-            (m as u32).div_ceil(MATMUL_TILE),
-        ];
+        let grid = match tiled {
+            true => [
+                (n as u32).div_ceil(MATMUL_TILE),
+                (m as u32).div_ceil(MATMUL_TILE),
+            ],
+            false => [(n as u32).div_ceil(WORKGROUP), m as u32],
+        };
         if grid
             .iter()
             .any(|&g| g > self.limits.max_compute_workgroups_per_dimension)
         {
             return Err(Error::TooLarge(format!(
-                "an {m} x {n} output needs more than 65,535 tiles of {MATMUL_TILE} in one dimension"
+                "an {m} x {n} output needs more than 65,535 workgroups in one dimension"
             )));
         }
         self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);

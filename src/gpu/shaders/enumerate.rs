@@ -120,7 +120,9 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             && c.iter().any(|(n, v)| *n == "NATIVE" && *v == 0.0);
         if int_weight {
             for builtin_dot in [false, true] {
-                out.push((Kernel::IntMatmul { builtin_dot }, c.clone()));
+                for tiled in [false, true] {
+                    out.push((Kernel::IntMatmul { builtin_dot, tiled }, c.clone()));
+                }
             }
         }
     }

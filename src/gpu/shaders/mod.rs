@@ -47,9 +47,10 @@ pub enum Kernel {
     Matmul { weight: WeightKind },
     /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
     Gemv { subgroup: bool, weight: WeightKind },
-    /// int8 x int8 dot products (`shaders/int_matmul.wgsl`), with the dot4I8Packed builtin or a
-    /// manual fallback.
-    IntMatmul { builtin_dot: bool },
+    /// int8 x int8 dot products, with the dot4I8Packed builtin or a manual fallback: 64 x 64
+    /// tiles (`shaders/int_matmul.wgsl`), or one output per invocation for M <= 8
+    /// (`shaders/int_gemv.wgsl`).
+    IntMatmul { builtin_dot: bool, tiled: bool },
     /// Percentile or Mse block scales (`shaders/calibrate.wgsl`).
     Calibrate,
     /// Histogram of |x| for tensor-level Percentile (`shaders/histogram.wgsl`).
@@ -61,7 +62,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
+    pub const ALL: [Kernel; 26] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
@@ -104,8 +105,22 @@ impl Kernel {
             subgroup: true,
             weight: WeightKind::Gguf,
         },
-        Kernel::IntMatmul { builtin_dot: false },
-        Kernel::IntMatmul { builtin_dot: true },
+        Kernel::IntMatmul {
+            builtin_dot: false,
+            tiled: false,
+        },
+        Kernel::IntMatmul {
+            builtin_dot: true,
+            tiled: false,
+        },
+        Kernel::IntMatmul {
+            builtin_dot: false,
+            tiled: true,
+        },
+        Kernel::IntMatmul {
+            builtin_dot: true,
+            tiled: true,
+        },
         Kernel::Calibrate,
         Kernel::Histogram,
         Kernel::FakeQuantize,
@@ -210,7 +225,7 @@ impl Kernel {
                 codec,
                 include_str!("../../../shaders/fake_quantize.wgsl"),
             ],
-            Kernel::IntMatmul { builtin_dot } => vec![
+            Kernel::IntMatmul { builtin_dot, tiled } => vec![
                 common,
                 codec,
                 weights,
@@ -219,7 +234,12 @@ impl Kernel {
                 } else {
                     include_str!("../../../shaders/dot4_manual.wgsl")
                 },
-                include_str!("../../../shaders/int_matmul.wgsl"),
+                include_str!("../../../shaders/int_linear.wgsl"),
+                if tiled {
+                    include_str!("../../../shaders/int_matmul.wgsl")
+                } else {
+                    include_str!("../../../shaders/int_gemv.wgsl")
+                },
             ],
         };
         let mut source = named_constants();
