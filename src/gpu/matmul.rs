@@ -11,7 +11,7 @@ use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
-    MATMUL_TILE, WORKGROUP,
+    MATMUL_TILE, MATMUL_TILE_N, WORKGROUP,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -309,7 +309,7 @@ impl GpuContext {
             split_grid((n as u32).div_ceil(GEMV_COLUMNS), max)
         } else {
             [
-                (n as u32).div_ceil(MATMUL_TILE),
+                (n as u32).div_ceil(MATMUL_TILE_N),
                 (m as u32).div_ceil(MATMUL_TILE),
             ]
         };

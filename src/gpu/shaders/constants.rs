@@ -115,6 +115,10 @@ pub const COPY_VEC4S: u32 = 8;
 /// Output rows and columns of one tiled-matmul workgroup, float and integer (WGSL `MATMUL_TILE`).
 pub const MATMUL_TILE: u32 = 64;
 
+/// Output columns of one float tiled-matmul workgroup (WGSL `MATMUL_TILE_N`): 16 invocations of
+/// 8 columns each.
+pub const MATMUL_TILE_N: u32 = 128;
+
 /// The WGSL declarations of every enumerated override value (`const KIND_MINIFLOAT = 3u;`,
 /// `const GGUF_Q4_0 = 1u;`, ...), prepended to every kernel.
 pub fn named_constants() -> String {
@@ -122,6 +126,7 @@ pub fn named_constants() -> String {
     out.push_str(&format!("const WG: u32 = {WORKGROUP}u;\n"));
     out.push_str(&format!("const LANES: u32 = {GEMV_LANES}u;\n"));
     out.push_str(&format!("const MATMUL_TILE: u32 = {MATMUL_TILE}u;\n"));
+    out.push_str(&format!("const MATMUL_TILE_N: u32 = {MATMUL_TILE_N}u;\n"));
     out.push_str(&format!("const COPY_VEC4S: u32 = {COPY_VEC4S}u;\n"));
     declare::<ElementKind>(&mut out);
     declare::<QuantParam>(&mut out);
