@@ -117,25 +117,20 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool
     return vec2<f32>(scale, -mn);
 }
 
-// make_qx_quants (rmse_type 1, no weights) on the 16 elements of xs, codes plus 32 to `codes`:
-// the scale.
-fn make_qx_quants() -> f32 {
-    let nmax = 32;
+// The signed value of largest magnitude of 16, the first one on ties (ggml's loops).
+fn signed_absmax_16(v: array<f32, 16>) -> f32 {
     var mx = 0.0;
-    var amax = 0.0;
     for (var i = 0u; i < 16u; i++) {
-        if (abs(xs[i]) > amax) {
-            amax = abs(xs[i]);
-            mx = xs[i];
+        if (abs(v[i]) > abs(mx)) {
+            mx = v[i];
         }
     }
-    if (amax < GROUP_MAX_EPS) {
-        for (var i = 0u; i < 16u; i++) {
-            codes[i] = 0u;
-        }
-        return 0.0;
-    }
-    var iscale = f32(-nmax) / mx;
+    return mx;
+}
+
+// The 16 elements of xs coded at iscale in [-nmax, nmax), plus nmax, to `codes`; returns the
+// sums of x l and l^2 weighted by x^2, in C's order.
+fn first_codes(iscale: f32, nmax: i32) -> vec2<f32> {
     var sumlx = 0.0;
     var suml2 = 0.0;
     for (var i = 0u; i < 16u; i++) {
@@ -147,6 +142,42 @@ fn make_qx_quants() -> f32 {
         sumlx += w * v * q;
         suml2 += w * q * q;
     }
+    return vec2<f32>(sumlx, suml2);
+}
+
+// This invocation's first 16 elements (all of a Q3_K or Q6_K sub-block).
+fn first_16() -> array<f32, 16> {
+    var v: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) {
+        v[i] = xs[i];
+    }
+    return v;
+}
+
+// The 16 sub-block scales of the super-block whose results start at invocation `first`.
+fn sub_scales_16(first: u32) -> array<f32, 16> {
+    var v: array<f32, 16>;
+    for (var j = 0u; j < 16u; j++) {
+        v[j] = sub_scale[first + j];
+    }
+    return v;
+}
+
+// make_qx_quants (rmse_type 1, no weights) on the 16 elements of xs, codes plus 32 to `codes`:
+// the scale.
+fn make_qx_quants() -> f32 {
+    let nmax = 32;
+    let mx = signed_absmax_16(first_16());
+    if (abs(mx) < GROUP_MAX_EPS) {
+        for (var i = 0u; i < 16u; i++) {
+            codes[i] = 0u;
+        }
+        return 0.0;
+    }
+    var iscale = f32(-nmax) / mx;
+    let sums = first_codes(iscale, nmax);
+    var sumlx = sums.x;
+    var suml2 = sums.y;
     var scale = select(0.0, sumlx / suml2, suml2 != 0.0);
     var best = scale * sumlx;
     for (var is = -9; is <= 9; is++) {
@@ -175,31 +206,16 @@ fn make_qx_quants() -> f32 {
 // make_q3_quants (do_rmse) on the 16 elements of xs, codes plus 4 to `codes`: the scale.
 fn make_q3_quants() -> f32 {
     let nmax = 4;
-    var mx = 0.0;
-    var amax = 0.0;
-    for (var i = 0u; i < 16u; i++) {
-        if (abs(xs[i]) > amax) {
-            amax = abs(xs[i]);
-            mx = xs[i];
-        }
-    }
-    if (amax < GROUP_MAX_EPS) {
+    let mx = signed_absmax_16(first_16());
+    if (abs(mx) < GROUP_MAX_EPS) {
         for (var i = 0u; i < 16u; i++) {
             codes[i] = 0u;
         }
         return 0.0;
     }
-    let iscale = f32(-nmax) / mx;
-    var sumlx = 0.0;
-    var suml2 = 0.0;
-    for (var i = 0u; i < 16u; i++) {
-        let v = xs[i];
-        let l = clamp(nearest_int(iscale * v), -nmax, nmax - 1);
-        codes[i] = u32(l + nmax);
-        let w = v * v;
-        sumlx += w * v * f32(l);
-        suml2 += w * f32(l) * f32(l);
-    }
+    let sums = first_codes(f32(-nmax) / mx, nmax);
+    var sumlx = sums.x;
+    var suml2 = sums.y;
     for (var itry = 0; itry < 5; itry++) {
         var changed = false;
         for (var i = 0u; i < 16u; i++) {
@@ -297,15 +313,8 @@ fn finish_q45(first: u32, s: u32, slot: u32, lid: u32) {
 // Q6_K after the scale searches: d, this sub-block's i8 scale, its codes again from them. An
 // all-zero super-block is marked and written as zeros.
 fn finish_q6(first: u32, s: u32, slot: u32, lid: u32) {
-    var max_scale = 0.0;
-    var max_abs_scale = 0.0;
-    for (var j = 0u; j < 16u; j++) {
-        if (abs(sub_scale[first + j]) > max_abs_scale) {
-            max_abs_scale = abs(sub_scale[first + j]);
-            max_scale = sub_scale[first + j];
-        }
-    }
-    let zero = max_abs_scale < GROUP_MAX_EPS;
+    let max_scale = signed_absmax_16(sub_scales_16(first));
+    let zero = abs(max_scale) < GROUP_MAX_EPS;
     let iscale = -128.0 / max_scale;
     let d_bits = select(f16_bits_rne(1.0 / iscale), 0u, zero);
     // C keeps MIN(127, nearest_int(...)) in an int8_t: its low byte.
@@ -386,14 +395,7 @@ fn q3_stored(i: u32, iscale: f32, nonzero: bool) -> u32 {
 
 // Q3_K after the scale searches: d, this sub-block's 6-bit scale, its codes again from them.
 fn finish_q3(first: u32, s: u32, slot: u32, lid: u32) {
-    var max_scale = 0.0;
-    var amax = 0.0;
-    for (var j = 0u; j < 16u; j++) {
-        if (abs(sub_scale[first + j]) > amax) {
-            amax = abs(sub_scale[first + j]);
-            max_scale = sub_scale[first + j];
-        }
-    }
+    let max_scale = signed_absmax_16(sub_scales_16(first));
     let nonzero = max_scale != 0.0;
     let iscale = -32.0 / max_scale;
     let d_bits = select(0u, f16_bits_rne(1.0 / iscale), nonzero);

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use wgquant::convert::convert_gguf;
 use wgquant::convert::llama::{parse_type, FileType, LlamaOptions};
-use wgquant::io::gguf::{parse_header, GgmlType, GgufFile, GgufTensorInfo, GgufWriter, MetaValue};
+use wgquant::io::gguf::{parse_header, GgmlType, GgufFile, GgufWriter, MetaValue};
 use wgquant::GgufType;
 
 /// A GGUF file encoded by hand, field by field.
@@ -284,24 +284,18 @@ fn hostile_files_are_clean_errors() {
 /// A small llama-like F32 model: a tied token embedding, norms, one layer with a row length
 /// (48) that Q4_0's blocks do not divide.
 fn small_model(path: &Path, with_output: bool) {
-    let mut tensors = vec![
+    let mut tensors: Vec<(String, Vec<usize>)> = [
         ("token_embd.weight", vec![64, 32]),
         ("output_norm.weight", vec![32]),
         ("blk.0.attn_norm.weight", vec![32]),
         ("blk.0.attn_q.weight", vec![32, 32]),
         ("blk.0.ffn_down.weight", vec![32, 48]),
-    ];
+    ]
+    .map(|(n, s)| (n.to_string(), s))
+    .to_vec();
     if with_output {
-        tensors.push(("output.weight", vec![64, 256]));
+        tensors.push(("output.weight".into(), vec![64, 256]));
     }
-    let infos = tensors
-        .iter()
-        .map(|(n, s)| GgufTensorInfo {
-            name: n.to_string(),
-            shape: s.clone(),
-            ty: GgmlType::F32,
-        })
-        .collect();
     let meta = [
         (
             "general.architecture".to_string(),
@@ -310,15 +304,11 @@ fn small_model(path: &Path, with_output: bool) {
         ("general.file_type".to_string(), MetaValue::U32(0)),
         ("llama.block_count".to_string(), MetaValue::U32(1)),
     ];
-    let mut w = GgufWriter::new(std::fs::File::create(path).unwrap(), &meta, infos).unwrap();
-    for (i, (_, s)) in tensors.iter().enumerate() {
-        let n: usize = s.iter().product();
-        let v: Vec<f32> = (0..n)
+    common::write_f32_gguf(path, &meta, &tensors, |i, n| {
+        (0..n)
             .map(|j| ((j * 7 + i) % 23) as f32 * 0.1 - 1.0)
-            .collect();
-        w.write_next(bytemuck::cast_slice(&v)).unwrap();
-    }
-    w.finish().unwrap();
+            .collect()
+    });
 }
 
 #[test]

@@ -44,6 +44,26 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<(usize, usize, usize)> {
     }
 }
 
+/// wgquant's file `ours` must equal llama-quantize's `theirs` byte for byte on lavapipe; on
+/// other GPUs (NUMERICS section 8: a few blocks may round differently) it must have the same
+/// length, and the bytes that differ are counted.
+fn assert_same_file(label: &str, ours: &Path, theirs: &Path) {
+    let (a, b) = (std::fs::read(ours).unwrap(), std::fs::read(theirs).unwrap());
+    if !common::exact_adapter() {
+        let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        eprintln!("{label}: not lavapipe, {differ} bytes differ from llama-quantize's");
+        assert_eq!(a.len(), b.len(), "{label}");
+        return;
+    }
+    if let Some((at, ours_len, theirs_len)) = first_difference(&a, &b) {
+        panic!(
+            "{label}: wgquant's file differs from llama-quantize's at byte {at} \
+             ({ours_len} vs {theirs_len} bytes)"
+        );
+    }
+    eprintln!("{label}: {} bytes, identical", a.len());
+}
+
 #[test]
 fn quantize_equals_llama_quantize_byte_for_byte() {
     let Some((bin, model)) = oracle() else {
@@ -88,23 +108,7 @@ fn quantize_equals_llama_quantize_byte_for_byte() {
         opts.pure = pure;
         let report = convert_gguf(ctx(), &model, &ours, &opts, true, &mut |_| {}).unwrap();
         assert_eq!(report.tensors.len(), 272, "{label}");
-        let (a, b) = (
-            std::fs::read(&ours).unwrap(),
-            std::fs::read(&theirs).unwrap(),
-        );
-        if !common::exact_adapter() {
-            // NUMERICS section 8: other GPUs may round a few blocks differently.
-            let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-            eprintln!("{label}: not lavapipe, {differ} bytes differ from llama-quantize's");
-            continue;
-        }
-        if let Some((at, ours_len, theirs_len)) = first_difference(&a, &b) {
-            panic!(
-                "{label}: wgquant's file differs from llama-quantize's at byte {at} \
-                 ({ours_len} vs {theirs_len} bytes)"
-            );
-        }
-        eprintln!("{label}: {} bytes, identical", a.len());
+        assert_same_file(&label, &ours, &theirs);
     }
 }
 
@@ -155,7 +159,7 @@ fn llama_cpp_runs_wgquant_files() {
 /// 4 query heads of 64 sharing `kv_heads` key/value heads, and an `output.weight` or tied
 /// embeddings as the architecture has them.
 fn synthetic_model(path: &Path, arch: &str) {
-    use wgquant::io::gguf::{GgmlType, GgufTensorInfo, GgufWriter, MetaValue};
+    use wgquant::io::gguf::MetaValue;
     const E: usize = 256;
     const F: usize = 512;
     let (kv_heads, output) = match arch {
@@ -238,20 +242,9 @@ fn synthetic_model(path: &Path, arch: &str) {
         ),
         (key(norm_key), MetaValue::F32(1e-5)),
     ];
-    let infos = tensors
-        .iter()
-        .map(|(name, shape)| GgufTensorInfo {
-            name: name.clone(),
-            shape: shape.clone(),
-            ty: GgmlType::F32,
-        })
-        .collect();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = GgufWriter::new(std::io::BufWriter::new(file), &meta, infos).unwrap();
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    for (_, shape) in &tensors {
-        let n: usize = shape.iter().product();
-        let values: Vec<f32> = (0..n)
+    common::write_f32_gguf(path, &meta, &tensors, |_, n| {
+        (0..n)
             .map(|_| {
                 state ^= state << 13;
                 state ^= state >> 7;
@@ -260,10 +253,8 @@ fn synthetic_model(path: &Path, arch: &str) {
                 let u = |s: u64| (s & 0xff_ffff) as f32 / (1 << 24) as f32 - 0.5;
                 (u(state) + u(state >> 24)) * 0.1
             })
-            .collect();
-        w.write_next(bytemuck::cast_slice(&values)).unwrap();
-    }
-    w.finish().unwrap();
+            .collect()
+    });
 }
 
 /// The K mixes on the architectures the llama.cpp rules single out: llama-quantize's files and
@@ -286,23 +277,7 @@ fn k_mixes_equal_llama_quantize_on_each_architecture() {
             llama_quantize(&bin, &model, &theirs, ty, false);
             let opts = LlamaOptions::new(FileType::parse(ty).unwrap());
             convert_gguf(ctx(), &model, &ours, &opts, true, &mut |_| {}).unwrap();
-            let (a, b) = (
-                std::fs::read(&ours).unwrap(),
-                std::fs::read(&theirs).unwrap(),
-            );
-            if !common::exact_adapter() {
-                let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-                eprintln!("{label}: not lavapipe, {differ} bytes differ from llama-quantize's");
-                assert_eq!(a.len(), b.len(), "{label}");
-                continue;
-            }
-            if let Some((at, ours_len, theirs_len)) = first_difference(&a, &b) {
-                panic!(
-                    "{label}: wgquant's file differs from llama-quantize's at byte {at} \
-                     ({ours_len} vs {theirs_len} bytes)"
-                );
-            }
+            assert_same_file(&label, &ours, &theirs);
         }
-        eprintln!("{arch}: {} mixes identical", mixes.len());
     }
 }

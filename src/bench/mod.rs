@@ -19,7 +19,7 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::matmul::MatmulPath;
 use crate::gpu::shaders::DType;
 use crate::layout::Layout;
-use crate::scheme::QuantScheme;
+use crate::scheme::Format;
 use crate::{reference, synth};
 pub use render::{svg_chart, table};
 use timing::{time, time_wall, Timing};
@@ -139,11 +139,26 @@ pub fn all_schemes() -> Vec<String> {
         .collect()
 }
 
-/// What a figure quantizes to: a scheme (`q4s:block32:f16`) or a GGUF type (`q4_k`).
-#[derive(Debug, Clone)]
-pub enum Format {
-    Scheme(QuantScheme),
-    Gguf(GgufType),
+/// A format text of the suite: a GGUF type name (any case) or a scheme text, checked.
+pub fn parse_format(text: &str) -> Result<Format> {
+    let format: Format = text.parse()?;
+    if let Format::Scheme(s) = &format {
+        s.validate()?;
+    }
+    Ok(format)
+}
+
+/// Bytes of `format`'s quantized form of `shape` (codes and parameters).
+fn format_bytes(format: &Format, shape: &[usize]) -> Result<u64> {
+    Ok(match format {
+        Format::Scheme(s) => {
+            let layout = Layout::new(s, shape)?;
+            (layout.code_bytes() + layout.num_blocks() * s.param.bytes()) as u64
+        }
+        Format::Gguf(t) => {
+            crate::io::gguf::GgmlType::Block(*t).bytes(shape.iter().product()) as u64
+        }
+    })
 }
 
 /// A quantized device tensor of either kind.
@@ -152,39 +167,14 @@ enum Quantized {
     Gguf(crate::gpu::gguf::GpuGgufTensor),
 }
 
-impl Format {
-    /// A GGUF type name (any case), else a scheme text, checked.
-    pub fn parse(text: &str) -> Result<Format> {
-        if let Some(t) = GgufType::from_name(text) {
-            return Ok(Format::Gguf(t));
-        }
-        let scheme: QuantScheme = text.parse()?;
-        scheme.validate()?;
-        Ok(Format::Scheme(scheme))
-    }
-
-    /// Bytes of the quantized form of `shape` (codes and parameters).
-    fn bytes(&self, shape: &[usize]) -> Result<u64> {
-        Ok(match self {
-            Format::Scheme(s) => {
-                let layout = Layout::new(s, shape)?;
-                (layout.code_bytes() + layout.num_blocks() * s.param.bytes()) as u64
-            }
-            Format::Gguf(t) => {
-                crate::io::gguf::GgmlType::Block(*t).bytes(shape.iter().product()) as u64
-            }
-        })
-    }
-
-    fn quantize_tensor(&self, ctx: &GpuContext, x: &GpuTensor) -> Result<Quantized> {
-        Ok(match self {
+impl Quantized {
+    fn new(ctx: &GpuContext, format: &Format, x: &GpuTensor) -> Result<Quantized> {
+        Ok(match format {
             Format::Scheme(s) => Quantized::Scheme(ctx.quantize_tensor(x, s)?),
             Format::Gguf(t) => Quantized::Gguf(ctx.quantize_gguf_tensor(x, *t)?),
         })
     }
-}
 
-impl Quantized {
     fn dequantize_tensor(&self, ctx: &GpuContext) -> Result<GpuTensor> {
         match self {
             Quantized::Scheme(q) => ctx.dequantize_tensor(q),
@@ -316,8 +306,8 @@ pub fn run(
             other => format!("device {other:?}").to_lowercase(),
         };
         for text in &cfg.schemes {
-            let format = Format::parse(text)?;
-            let q_bytes = format.bytes(&shape)?;
+            let format = parse_format(text)?;
+            let q_bytes = format_bytes(&format, &shape)?;
             let rec = |kernel: &str, path: &str, input_bytes: usize, t: Timing| Record {
                 kernel: kernel.into(),
                 scheme: text.clone(),
@@ -334,7 +324,7 @@ pub fn run(
             };
             if cfg.parts.quantize {
                 let t = time(ctx, cfg.reps, |i| {
-                    format.quantize_tensor(ctx, &dev[i % 2]).map(|_| ())
+                    Quantized::new(ctx, &format, &dev[i % 2]).map(|_| ())
                 })?;
                 push(rec("quantize", &device, cfg.input.bytes(), t), &mut records);
                 let t = time_wall(cfg.reps, |i| {
@@ -348,8 +338,8 @@ pub fn run(
             }
             if cfg.parts.dequantize {
                 let q = [
-                    format.quantize_tensor(ctx, &dev[0])?,
-                    format.quantize_tensor(ctx, &dev[1])?,
+                    Quantized::new(ctx, &format, &dev[0])?,
+                    Quantized::new(ctx, &format, &dev[1])?,
                 ];
                 let t = time(ctx, cfg.reps, |i| {
                     let y = q[i % 2].dequantize_tensor(ctx)?;
@@ -423,9 +413,9 @@ pub fn run(
             );
         }
         for text in &cfg.matmul_schemes {
-            let format = Format::parse(text)?;
-            let w = format.quantize_tensor(ctx, &wf)?;
-            let w_bytes = format.bytes(&[nk, nk])?;
+            let format = parse_format(text)?;
+            let w = Quantized::new(ctx, &format, &wf)?;
+            let w_bytes = format_bytes(&format, &[nk, nk])?;
             for path in [
                 MatmulPath::DequantizeThenMatmul,
                 MatmulPath::Fused,

@@ -93,14 +93,14 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         [all] if all == "all" => cfg.schemes = all_schemes(),
         list => {
             for text in list {
-                crate::bench::Format::parse(text)?;
+                crate::bench::parse_format(text)?;
             }
             cfg.schemes = list.to_vec();
         }
     }
     if !args.weights.is_empty() {
         for text in &args.weights {
-            crate::bench::Format::parse(text)?;
+            crate::bench::parse_format(text)?;
         }
         cfg.matmul_schemes = args.weights.clone();
     }

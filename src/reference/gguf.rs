@@ -47,8 +47,9 @@ fn inverse(d: f32) -> f32 {
     }
 }
 
-/// The signed element of largest magnitude, the first one on ties.
-fn signed_absmax(x: &[f32; 32]) -> f32 {
+/// The signed element of largest magnitude, the first one on ties (as ggml's loops find it,
+/// also for the K-quants' sub-blocks and scales).
+pub(super) fn signed_absmax(x: &[f32]) -> f32 {
     let mut max = 0.0f32;
     for &v in x {
         if v.abs() > max.abs() {

@@ -6,6 +6,7 @@
 
 use half::f16;
 
+use super::gguf::signed_absmax;
 use crate::error::{Error, Result};
 use crate::format::{GgufType, QK_K};
 
@@ -22,14 +23,8 @@ fn nearest_int(x: f32) -> i32 {
 /// of `x` whose codes in `[-nmax, nmax)` (stored plus `nmax` in `l`) fit best, weighting each
 /// element by its square, over 19 candidate scales.
 fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
-    let (mut max, mut amax) = (0.0f32, 0.0f32);
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    if amax < GROUP_MAX_EPS {
+    let max = signed_absmax(x);
+    if max.abs() < GROUP_MAX_EPS {
         l.fill(0);
         return 0.0;
     }
@@ -69,14 +64,8 @@ fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
 /// plus `nmax` in `l`) fit best, weighting each element by its square, improved one code at a
 /// time for up to five rounds.
 fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
-    let (mut max, mut amax) = (0.0f32, 0.0f32);
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    if amax < GROUP_MAX_EPS {
+    let max = signed_absmax(x);
+    if max.abs() < GROUP_MAX_EPS {
         l.fill(0);
         return 0.0;
     }
@@ -384,14 +373,10 @@ fn q3_scale(s: &[u8], j: usize) -> i32 {
 fn quantize_q3_k(x: &[f32], out: &mut Vec<u8>) {
     let mut l = [0i8; QK_K];
     let mut scales = [0.0f32; 16];
-    let (mut max_scale, mut amax) = (0.0f32, 0.0f32);
     for j in 0..16 {
         scales[j] = make_q3_quants(4, &x[16 * j..16 * j + 16], &mut l[16 * j..16 * j + 16]);
-        if scales[j].abs() > amax {
-            amax = scales[j].abs();
-            max_scale = scales[j];
-        }
     }
+    let max_scale = signed_absmax(&scales);
     let mut packed = [0u8; 12];
     let mut d = f16::ZERO;
     if max_scale != 0.0 {
@@ -454,16 +439,11 @@ fn quantize_q5_k(x: &[f32], out: &mut Vec<u8>) {
 fn quantize_q6_k(x: &[f32], out: &mut Vec<u8>) {
     let mut l = [0i8; QK_K];
     let mut scales = [0.0f32; 16];
-    let (mut max_scale, mut max_abs_scale) = (0.0f32, 0.0f32);
     for ib in 0..16 {
-        let scale = make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16]);
-        scales[ib] = scale;
-        if scale.abs() > max_abs_scale {
-            max_abs_scale = scale.abs();
-            max_scale = scale;
-        }
+        scales[ib] = make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16]);
     }
-    if max_abs_scale < GROUP_MAX_EPS {
+    let max_scale = signed_absmax(&scales);
+    if max_scale.abs() < GROUP_MAX_EPS {
         out.extend([0u8; 210]);
         return;
     }

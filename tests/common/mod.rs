@@ -124,3 +124,29 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// Writes an F32 GGUF file with `meta` and `tensors` (name, row-major shape); tensor i holds
+/// `values(i, elements)`.
+pub fn write_f32_gguf(
+    path: &std::path::Path,
+    meta: &[(String, wgquant::io::gguf::MetaValue)],
+    tensors: &[(String, Vec<usize>)],
+    mut values: impl FnMut(usize, usize) -> Vec<f32>,
+) {
+    use wgquant::io::gguf::{GgmlType, GgufTensorInfo, GgufWriter};
+    let infos = tensors
+        .iter()
+        .map(|(name, shape)| GgufTensorInfo {
+            name: name.clone(),
+            shape: shape.clone(),
+            ty: GgmlType::F32,
+        })
+        .collect();
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = GgufWriter::new(file, meta, infos).unwrap();
+    for (i, (_, shape)) in tensors.iter().enumerate() {
+        let v = values(i, shape.iter().product());
+        w.write_next(bytemuck::cast_slice(&v)).unwrap();
+    }
+    w.finish().unwrap();
+}
