@@ -180,32 +180,48 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
     if (sp == 0.0) {
         return 0u;
     }
+    // Clamping to integer bounds before rounding gives the same integer as after. Adding
+    // 1.5 * 2^23 rounds half to even, leaving the integer's two's complement in the low bits.
     if (KIND == KIND_AFFINE) {
-        return u32(clamp(round(x / sp) + f32(zero), 0.0, f32(QMAX_CODE)));
+        let z = f32(zero);
+        let t = clamp(x / sp, -z, f32(QMAX_CODE) - z) + ROUND_MAGIC;
+        return (bitcast<u32>(t) + zero) & ((1u << BITS) - 1u);
     }
-    let q = clamp(i32(round(x / sp)), QMIN, QMAX_CODE);
-    return bitcast<u32>(q) & ((1u << BITS) - 1u);
+    let t = clamp(x / sp, f32(QMIN), f32(QMAX_CODE)) + ROUND_MAGIC;
+    return bitcast<u32>(t) & ((1u << BITS) - 1u);
 }
 
-// The value of a code (masked to BITS).
+const ROUND_MAGIC: f32 = 12582912.0;
+
+// The value of a code (masked to BITS): its unscaled value, then its block's scale.
 fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
+    return scale_value(code_value(code, zero), sp, global);
+}
+
+// A code's value before scaling: the minifloat's or codebook's value, or the (shifted) integer.
+fn code_value(code: u32, zero: u32) -> f32 {
     if (KIND == KIND_MINIFLOAT) {
-        let e = mf_decode(code, MF_EBITS, MF_MBITS, MF_BIAS);
-        if (PARAM == PARAM_E8M0) {
-            return ldexp(e, e8m0_exponent(sp));
-        }
-        if (PARAM == PARAM_E4M3) {
-            return e * sp * global;
-        }
-        return e * sp;
+        return mf_decode(code, MF_EBITS, MF_MBITS, MF_BIAS);
     }
     if (KIND == KIND_LOOKUP) {
-        return NF4[code] * sp;
+        return NF4[code];
     }
     if (KIND == KIND_AFFINE) {
-        return f32(i32(code) - i32(zero)) * sp;
+        return f32(i32(code) - i32(zero));
     }
-    return f32(bitcast<i32>(code << (32u - BITS)) >> (32u - BITS)) * sp;
+    return f32(bitcast<i32>(code << (32u - BITS)) >> (32u - BITS));
+}
+
+// v (a code's value, or a sum of them times x) times its block's scale. Linear in v, so the
+// GEMV applies it once per block of products.
+fn scale_value(v: f32, sp: f32, global: f32) -> f32 {
+    if (KIND == KIND_MINIFLOAT && PARAM == PARAM_E8M0) {
+        return ldexp(v, e8m0_exponent(sp));
+    }
+    if (KIND == KIND_MINIFLOAT && PARAM == PARAM_E4M3) {
+        return v * sp * global;
+    }
+    return v * sp;
 }
 
 // Whether x (subnormals flushed) lies outside its block's representable range, so that its code

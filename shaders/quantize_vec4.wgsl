@@ -9,9 +9,8 @@
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
 // Bindings 2-5 and `store_params` come from one_pass.wgsl.
 
-// vec4 per block: g.block_cols / 4, at most HELD.
+// vec4 per block: g.block_cols / 4, at most HELD (generated per kernel, see Kernel::QuantizeVec4).
 override VEC4S: u32 = 8u;
-const HELD: u32 = 16u;
 
 // The f32 bits of one 16-bit input element (f16 and bf16 widen exactly).
 fn widen_bits(h: u32) -> u32 {
@@ -46,23 +45,36 @@ fn flush4(b: vec4<u32>) -> vec4<f32> {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lb = work_item(gid, nwg, WG);
     if (lb >= g.count) { return; }
-    let span = block_span(lb);
-    let first = span.first_row * g.cols + span.c0;
+    // Blocks tile whole rows, one row high, so block lb starts lb blocks after the chunk's first
+    // (no division to find its row and column, as common.wgsl's block_span needs).
+    let first = (g.scale_base + lb - g.row_base * g.grid_cols) * g.block_cols;
     let at = (g.x_offset + first) / select(8u, 4u, INPUT == DTYPE_F32);
     var v: array<vec4<f32>, HELD>;
     var lo = vec4<f32>(F32_MAX);
     var hi = vec4<f32>(-F32_MAX);
-    var finite = true;
+    // Symmetric modes need only max |x|: |x| orders like its bits as u32, and NaN and infinity
+    // lie above every finite value, so one compare per block finds them.
+    var amax = vec4<u32>(0u);
     for (var k = 0u; k < VEC4S; k++) {
-        let bits = load4(at, k);
-        let ok = (bits & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
-        finite = finite && all(ok);
-        let f = flush4(bits);
+        let f = flush4(load4(at, k));
         v[k] = f;
-        lo = min(lo, select(vec4<f32>(F32_MAX), f, ok));
-        hi = max(hi, select(vec4<f32>(-F32_MAX), f, ok));
+        if (KIND == KIND_AFFINE) {
+            let ok = (bitcast<vec4<u32>>(f) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+            amax = max(amax, select(vec4<u32>(0x7f800000u), vec4<u32>(0u), ok));
+            lo = min(lo, select(vec4<f32>(F32_MAX), f, ok));
+            hi = max(hi, select(vec4<f32>(-F32_MAX), f, ok));
+        } else {
+            amax = max(amax, bitcast<vec4<u32>>(f) & vec4<u32>(0x7fffffffu));
+        }
     }
-    if (!finite) {
+    let top = max(max(amax.x, amax.y), max(amax.z, amax.w));
+    if (KIND != KIND_AFFINE) {
+        // A block with NaN or infinity fails the whole call; its scale does not matter.
+        let a = select(bitcast<f32>(top), 0.0, top >= 0x7f800000u);
+        lo = vec4<f32>(-a);
+        hi = vec4<f32>(a);
+    }
+    if (top >= 0x7f800000u) {
         // Rare: report the block's first NaN or infinity.
         for (var i = 0u; i < 4u * VEC4S; i++) {
             if (!is_finite_bits(v[i / 4u][i % 4u])) {
@@ -74,8 +86,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let l = min(min(lo.x, lo.y), min(lo.z, lo.w));
     let h = max(max(hi.x, hi.y), max(hi.z, hi.w));
     let p = store_params(lb, l, h);
-    let wpr = g.cols / CPW;
-    let first_word = g.code_offset + span.first_row * wpr + span.c0 / CPW;
+    let first_word = g.code_offset + first / CPW;
     for (var w = 0u; w < 4u * VEC4S / CPW; w++) {
         var word = 0u;
         for (var j = 0u; j < CPW; j++) {

@@ -2,9 +2,7 @@
 // its codes (`src`) and scales with the Geom `g` describing W. Prepended after common.wgsl and
 // codec.wgsl. weights_f32.wgsl and weights_gguf.wgsl define the same functions for other weights.
 
-@group(0) @binding(2) var<storage, read> w_scales: array<f32>;
-@group(0) @binding(3) var<storage, read> w_zeros: array<u32>;
-@group(0) @binding(4) var<storage, read> w_global: array<f32>;
+// The scale bindings 2 to 4 come from weight_params.wgsl.
 
 fn w_value(n: u32, k: u32) -> f32 {
     var word: u32;

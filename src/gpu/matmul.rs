@@ -10,8 +10,8 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
 use crate::gpu::shaders::{
-    gguf_constants, weight_constants, DType, Kernel, KernelEnum, WeightKind, GEMV_COLUMNS,
-    MATMUL_TILE, MATMUL_TILE_N, WORKGROUP,
+    gguf_constants, weight_constants, DType, GemvShape, Kernel, KernelEnum, WeightKind,
+    GEMV_COLUMNS, MATMUL_TILE, MATMUL_TILE_N, WORKGROUP,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -270,19 +270,29 @@ impl GpuContext {
             Weight::Quantized(_) => WeightKind::Coded,
             Weight::Gguf(_) => WeightKind::Gguf,
         };
-        let kernel = if gemv {
-            // The shuffle reduction needs each group of 8 lanes inside one subgroup.
-            let subgroup = self.features().subgroup && self.adapter_info().subgroup_min_size >= 8;
-            Kernel::Gemv { subgroup, weight }
+        let vec4 = if gemv {
+            self.gemv_vec4_shape(&w, m, k)
         } else {
-            Kernel::Matmul { weight }
+            None
+        };
+        let kernel = match (gemv, vec4) {
+            (true, Some(_)) => Kernel::GemvVec4 {
+                subgroup: self.features().subgroup,
+                coded: weight == WeightKind::Coded,
+            },
+            // The shuffle reduction needs each group of 8 lanes inside one subgroup.
+            (true, None) => Kernel::Gemv {
+                subgroup: self.features().subgroup && self.adapter_info().subgroup_min_size >= 8,
+                weight,
+            },
+            (false, _) => Kernel::Matmul { weight },
         };
         let plain = Geom {
             rows: n as u32,
             cols: k as u32,
             ..Default::default()
         };
-        let (geom, mut constants) = match w {
+        let (geom, mut constants) = match &w {
             Weight::F32(_) => (plain, Vec::new()),
             Weight::Quantized(q) => (
                 self.weight_geom(&q.scheme, n, k)?,
@@ -291,60 +301,96 @@ impl GpuContext {
             Weight::Gguf(t) => (plain, gguf_constants(t.ty, DType::F32)),
         };
         constants.push(("X_DTYPE", x.dtype.code()));
-        let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
-        let dims = Dims {
-            m: m as u32,
-            n: n as u32,
-            k: k as u32,
-            ..Default::default()
-        };
-        let dims_buf = self.uniform(bytemuck::bytes_of(&dims));
-        let (xs, ys, d) = (
-            (&x.buffer, self.whole(&x.buffer)),
-            (y, self.whole(y)),
-            (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
-        );
         let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        let grid = if gemv {
-            split_grid((n as u32).div_ceil(GEMV_COLUMNS), max)
-        } else {
-            [
-                (n as u32).div_ceil(MATMUL_TILE_N),
-                (m as u32).div_ceil(MATMUL_TILE),
-            ]
-        };
-        if grid.iter().any(|&g| g > max) {
-            return Err(Error::TooLarge(format!(
-                "a {m} x {n} output needs more than {max} tiles in one dimension"
-            )));
-        }
         let scope = self.scope();
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        match w {
-            Weight::F32(src) | Weight::Gguf(GpuGgufTensor { blocks: src, .. }) => {
-                let bindings = MatmulSrcBindings {
-                    src: (src, self.whole(src)),
-                    xs,
-                    ys,
-                    d,
-                };
-                self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+        // The vec4 GEMV takes as many rows of x per dispatch as its registers hold.
+        let per_dispatch = vec4.map_or(m, |shape| shape.m as usize);
+        for start in (0..m).step_by(per_dispatch) {
+            let rows = per_dispatch.min(m - start);
+            let mut constants = constants.clone();
+            let shape = vec4.and_then(|_| self.gemv_vec4_shape(&w, rows, k));
+            if let Some(shape) = shape {
+                constants.extend(shape.constants());
             }
-            Weight::Quantized(q) => {
-                let bindings = MatmulBindings {
-                    src: (&q.codes, self.whole(&q.codes)),
-                    w_scales: (&q.scales, self.whole(&q.scales)),
-                    w_zeros: (&q.zeros, self.whole(&q.zeros)),
-                    w_global: (&q.global, self.whole(&q.global)),
-                    xs,
-                    ys,
-                    d,
-                };
-                self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+            let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
+            let dims = Dims {
+                m: rows as u32,
+                n: n as u32,
+                k: k as u32,
+                x_offset: (start * k) as u32,
+                y_offset: (start * n) as u32,
+                ..Default::default()
+            };
+            let dims_buf = self.uniform(bytemuck::bytes_of(&dims));
+            let (xs, ys, d) = (
+                (&x.buffer, self.whole(&x.buffer)),
+                (y, self.whole(y)),
+                (&dims_buf, Window::new(&dims_buf, 0, 8, 4, 4)),
+            );
+            let grid = if let Some(shape) = shape {
+                split_grid((n as u32).div_ceil(shape.columns), max)
+            } else if gemv {
+                split_grid((n as u32).div_ceil(GEMV_COLUMNS), max)
+            } else {
+                [
+                    (n as u32).div_ceil(MATMUL_TILE_N),
+                    (rows as u32).div_ceil(MATMUL_TILE),
+                ]
+            };
+            if grid.iter().any(|&g| g > max) {
+                return Err(Error::TooLarge(format!(
+                    "a {m} x {n} output needs more than {max} tiles in one dimension"
+                )));
+            }
+            match w {
+                Weight::F32(src) | Weight::Gguf(GpuGgufTensor { blocks: src, .. }) => {
+                    let bindings = MatmulSrcBindings {
+                        src: (src, self.whole(src)),
+                        xs,
+                        ys,
+                        d,
+                    };
+                    self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+                }
+                Weight::Quantized(q) => {
+                    let bindings = MatmulBindings {
+                        src: (&q.codes, self.whole(&q.codes)),
+                        w_scales: (&q.scales, self.whole(&q.scales)),
+                        w_zeros: (&q.zeros, self.whole(&q.zeros)),
+                        w_global: (&q.global, self.whole(&q.global)),
+                        xs,
+                        ys,
+                        d,
+                    };
+                    self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+                }
             }
         }
         self.queue.submit([encoder.finish()]);
         scope.finish("matmul")
+    }
+
+    /// The vec4 GEMV's shape where it takes W: f32 with K a multiple of 4, or U32-store codes of
+    /// 1, 2, 4 or 8 bits whose rows are whole vec4 of words, each inside one block.
+    fn gemv_vec4_shape(&self, w: &Weight<'_>, m: usize, k: usize) -> Option<GemvShape> {
+        let (units, x_vec4s) = match w {
+            Weight::F32(_) => k.is_multiple_of(4).then_some((k / 4, 1))?,
+            Weight::Quantized(q) => {
+                let s = &q.scheme;
+                let cpw = s.codes_per_word();
+                let words = k.div_ceil(cpw);
+                let block = block_along_k(s, k).ok()?;
+                let whole = s.store == QuantStore::U32
+                    && cpw.is_multiple_of(4)
+                    && words.is_multiple_of(4)
+                    && (s.level == QuantLevel::Tensor || block.is_multiple_of(4 * cpw));
+                whole.then_some((words / 4, cpw))?
+            }
+            Weight::Gguf(_) => return None,
+        };
+        let cpu = self.adapter_info().device_type == wgpu::DeviceType::Cpu;
+        GemvShape::choose(m as u32, u32::try_from(units).ok()?, x_vec4s as u32, cpu)
     }
 
     /// Quantizes x per row to int8 (the generic quantize kernels, scheme `q8s:block1xK:f32`,

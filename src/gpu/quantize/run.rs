@@ -11,7 +11,8 @@ use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{workgroups, Chunk, Geom};
 use crate::gpu::shaders::{
     calibrate_constants, quantize_blocks_constants, quantize_constants, quantize_vec4_applies,
-    quantize_vec4_constants, reduce_constants, DType, Kernel, ReduceOut, PER_THREAD_MAX,
+    quantize_vec4_constants, quantize_vec4_held, reduce_constants, DType, Kernel, ReduceOut,
+    PER_THREAD_MAX,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -236,7 +237,8 @@ impl QuantizeRun<'_> {
     ) -> Result<()> {
         let (kernel, constants) = if quantize_vec4_applies(self.layout, self.x.dtype) {
             let c = quantize_vec4_constants(self.scheme, self.x.dtype, self.layout.block_cols);
-            (Kernel::QuantizeVec4, c)
+            let held = quantize_vec4_held(self.layout.block_cols);
+            (Kernel::QuantizeVec4 { held }, c)
         } else {
             let c = quantize_blocks_constants(self.scheme, self.x.dtype);
             (Kernel::QuantizeBlocks, c)

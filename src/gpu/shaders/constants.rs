@@ -109,6 +109,12 @@ pub const GEMV_COLUMNS: u32 = WORKGROUP / GEMV_LANES;
 /// Lanes that share one GEMV output column (WGSL `LANES`).
 pub const GEMV_LANES: u32 = 8;
 
+/// vec4 of x one lane of the vec4 GEMV holds in registers (WGSL `GEMV_X_VEC4S`).
+pub const GEMV_X_VEC4S: u32 = 32;
+
+/// Partial-sum slots of one vec4 GEMV workgroup, lanes x columns x rows of x (WGSL `GEMV_PART`).
+pub const GEMV_PART: u32 = 2048;
+
 /// vec4 words one invocation of the roofline copy moves (WGSL `COPY_VEC4S`).
 pub const COPY_VEC4S: u32 = 8;
 
@@ -128,6 +134,8 @@ pub fn named_constants() -> String {
     out.push_str(&format!("const MATMUL_TILE: u32 = {MATMUL_TILE}u;\n"));
     out.push_str(&format!("const MATMUL_TILE_N: u32 = {MATMUL_TILE_N}u;\n"));
     out.push_str(&format!("const COPY_VEC4S: u32 = {COPY_VEC4S}u;\n"));
+    out.push_str(&format!("const GEMV_X_VEC4S: u32 = {GEMV_X_VEC4S}u;\n"));
+    out.push_str(&format!("const GEMV_PART: u32 = {GEMV_PART}u;\n"));
     declare::<ElementKind>(&mut out);
     declare::<QuantParam>(&mut out);
     declare::<DType>(&mut out);

@@ -3,8 +3,8 @@
 use super::{
     calibrate_constants, copy_constants, dequantize_constants, fake_quantize_constants,
     gguf_constants, histogram_constants, quantize_blocks_applies, quantize_blocks_constants,
-    quantize_constants, quantize_vec4_constants, reduce_constants, Constants, DType, ElementKind,
-    Kernel, KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
+    quantize_constants, quantize_vec4_constants, quantize_vec4_held, reduce_constants, Constants,
+    DType, ElementKind, GemvShape, Kernel, KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -42,11 +42,15 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                                 Kernel::QuantizeBlocks,
                                 quantize_blocks_constants(&s, input),
                             ));
-                            for block in [16, 32, VEC4_BLOCK_MAX] {
-                                out.push((
-                                    Kernel::QuantizeVec4,
-                                    quantize_vec4_constants(&s, input, block),
-                                ));
+                            for block in [4, 8, 16, 32, 48, VEC4_BLOCK_MAX] {
+                                if block % (16 / input.bytes()) == 0 {
+                                    out.push((
+                                        Kernel::QuantizeVec4 {
+                                            held: quantize_vec4_held(block),
+                                        },
+                                        quantize_vec4_constants(&s, input, block),
+                                    ));
+                                }
                             }
                         }
                         out.push((Kernel::FakeQuantize, fake_quantize_constants(&s, input)));
@@ -108,6 +112,30 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 let mut with_x = c.clone();
                 with_x.push(("X_DTYPE", x.code()));
                 out.push((kernel, with_x));
+            }
+        }
+    }
+    // The vec4 GEMV: f32 W, and coded W of whole vec4 words (the DequantizeVec4 schemes).
+    let vec4_coded: Vec<Constants> = out
+        .iter()
+        .filter(|(k, _)| *k == Kernel::DequantizeVec4)
+        .map(|(_, c)| c.clone())
+        .collect();
+    let shapes = [(1, 128, true), (3, 32, false)].map(|(m, units, cpu)| {
+        GemvShape::choose(m, units, 2, cpu).expect("a GEMV shape for 2 vec4 of x per unit")
+    });
+    for subgroup in [false, true] {
+        for (coded, weights) in [(false, vec![Vec::new()]), (true, vec4_coded.clone())] {
+            for c in weights {
+                for (x, shape) in [DType::F32, DType::F16, DType::BF16]
+                    .into_iter()
+                    .zip([0, 1, 0])
+                {
+                    let mut with = c.clone();
+                    with.push(("X_DTYPE", x.code()));
+                    with.extend(shapes[shape].constants());
+                    out.push((Kernel::GemvVec4 { subgroup, coded }, with));
+                }
             }
         }
     }

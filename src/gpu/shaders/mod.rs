@@ -29,9 +29,11 @@ pub enum Kernel {
     /// Range, scale, quantize and pack in one pass, one invocation per 1-D block of whole words
     /// (`shaders/quantize_blocks.wgsl`).
     QuantizeBlocks,
-    /// `QuantizeBlocks` for f32 input in whole blocks of up to 16 vec4, each loaded once as vec4
-    /// (`shaders/quantize_vec4.wgsl`).
-    QuantizeVec4,
+    /// `QuantizeBlocks` for input in whole blocks of up to 16 vec4, each loaded once as vec4
+    /// into a register array of `held` vec4 (`shaders/quantize_vec4.wgsl`, its `HELD`): the
+    /// block's vec4 count rounded up to a power of two. WGSL sizes arrays by constants, not
+    /// overrides, and an array as long as its loops is one that lavapipe keeps in registers.
+    QuantizeVec4 { held: u32 },
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
     /// `Dequantize` with vec4 stores where rows are whole words of a multiple of 4 codes
@@ -47,6 +49,10 @@ pub enum Kernel {
     Matmul { weight: WeightKind },
     /// `x . W^T` for M <= 8, with a subgroup or workgroup-memory reduction (`shaders/gemv.wgsl`).
     Gemv { subgroup: bool, weight: WeightKind },
+    /// `x . W^T` for M <= 8 where W's rows are whole vec4 units of one block: f32 or coded
+    /// (`coded`) W, x held in registers across many columns, partial sums added per subgroup
+    /// or per lane (`shaders/gemv_vec4.wgsl`).
+    GemvVec4 { subgroup: bool, coded: bool },
     /// int8 x int8 dot products, with the dot4I8Packed builtin or a manual fallback: 64 x 64
     /// tiles (`shaders/int_matmul.wgsl`), or one output per invocation for M <= 8
     /// (`shaders/int_gemv.wgsl`).
@@ -62,11 +68,15 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 26] = [
+    pub const ALL: [Kernel; 34] = [
         Kernel::Reduce,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
-        Kernel::QuantizeVec4,
+        Kernel::QuantizeVec4 { held: 1 },
+        Kernel::QuantizeVec4 { held: 2 },
+        Kernel::QuantizeVec4 { held: 4 },
+        Kernel::QuantizeVec4 { held: 8 },
+        Kernel::QuantizeVec4 { held: 16 },
         Kernel::Dequantize,
         Kernel::DequantizeVec4,
         Kernel::GgufQuantize,
@@ -105,6 +115,22 @@ impl Kernel {
             subgroup: true,
             weight: WeightKind::Gguf,
         },
+        Kernel::GemvVec4 {
+            subgroup: false,
+            coded: false,
+        },
+        Kernel::GemvVec4 {
+            subgroup: false,
+            coded: true,
+        },
+        Kernel::GemvVec4 {
+            subgroup: true,
+            coded: false,
+        },
+        Kernel::GemvVec4 {
+            subgroup: true,
+            coded: true,
+        },
         Kernel::IntMatmul {
             builtin_dot: false,
             tiled: false,
@@ -137,7 +163,12 @@ impl Kernel {
             include_str!("../../../shaders/src_words.wgsl")
         );
         let codec = include_str!("../../../shaders/codec.wgsl");
-        let weights = include_str!("../../../shaders/weights.wgsl");
+        let weight_params = include_str!("../../../shaders/weight_params.wgsl");
+        let weights = concat!(
+            include_str!("../../../shaders/weight_params.wgsl"),
+            "\n",
+            include_str!("../../../shaders/weights.wgsl")
+        );
         let linear = include_str!("../../../shaders/linear.wgsl");
         let one_pass = include_str!("../../../shaders/one_pass.wgsl");
         let gguf_blocks = include_str!("../../../shaders/gguf_blocks.wgsl");
@@ -166,7 +197,7 @@ impl Kernel {
                 one_pass,
                 include_str!("../../../shaders/quantize_blocks.wgsl"),
             ],
-            Kernel::QuantizeVec4 => vec![
+            Kernel::QuantizeVec4 { .. } => vec![
                 geometry,
                 codec,
                 one_pass,
@@ -213,6 +244,27 @@ impl Kernel {
                 ]
                 .concat()
             }
+            Kernel::GemvVec4 { subgroup, coded } => [
+                vec![geometry],
+                match coded {
+                    true => vec![
+                        codec,
+                        weight_params,
+                        include_str!("../../../shaders/gemv_codes.wgsl"),
+                    ],
+                    false => vec![include_str!("../../../shaders/gemv_f32.wgsl")],
+                },
+                vec![
+                    linear,
+                    include_str!("../../../shaders/gemv_vec4.wgsl"),
+                    if subgroup {
+                        include_str!("../../../shaders/gemv_add_subgroup.wgsl")
+                    } else {
+                        include_str!("../../../shaders/gemv_add_lane.wgsl")
+                    },
+                ],
+            ]
+            .concat(),
             Kernel::Calibrate => vec![
                 common,
                 codec,
@@ -243,13 +295,19 @@ impl Kernel {
             ],
         };
         let mut source = named_constants();
+        if let Kernel::QuantizeVec4 { held } = self {
+            source.push_str(&format!("const HELD: u32 = {held}u;\n"));
+        }
         source.push_str(&parts.join("\n"));
         source
     }
 
     /// The adapter features the kernel needs beyond core WebGPU.
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, Kernel::Gemv { subgroup: true, .. })
+        matches!(
+            self,
+            Kernel::Gemv { subgroup: true, .. } | Kernel::GemvVec4 { subgroup: true, .. }
+        )
     }
 
     /// The entry point in [`Kernel::source`].
@@ -269,7 +327,7 @@ impl Kernel {
             Kernel::Reduce => ReduceBindings::SLOTS,
             Kernel::Calibrate => CalibrateBindings::SLOTS,
             Kernel::Quantize => QuantizeBindings::SLOTS,
-            Kernel::QuantizeBlocks | Kernel::QuantizeVec4 => QuantizeBlocksBindings::SLOTS,
+            Kernel::QuantizeBlocks | Kernel::QuantizeVec4 { .. } => QuantizeBlocksBindings::SLOTS,
             Kernel::Dequantize | Kernel::DequantizeVec4 => DequantizeBindings::SLOTS,
             Kernel::FakeQuantize => FakeQuantizeBindings::SLOTS,
             Kernel::Histogram => HistogramBindings::SLOTS,
@@ -280,6 +338,8 @@ impl Kernel {
                 WeightKind::Coded => MatmulBindings::SLOTS,
                 WeightKind::F32 | WeightKind::Gguf => MatmulSrcBindings::SLOTS,
             },
+            Kernel::GemvVec4 { coded: true, .. } => MatmulBindings::SLOTS,
+            Kernel::GemvVec4 { coded: false, .. } => MatmulSrcBindings::SLOTS,
             Kernel::IntMatmul { .. } => IntMatmulBindings::SLOTS,
             Kernel::Copy => CopyBindings::SLOTS,
         };

@@ -1,6 +1,6 @@
 //! The override constants of each kernel for a scheme, a GGUF type or an input dtype.
 
-use super::{CalibrateMethod, DType, ElementKind, KernelEnum};
+use super::{CalibrateMethod, DType, ElementKind, KernelEnum, GEMV_PART, GEMV_X_VEC4S};
 use crate::calibration::Calibration;
 use crate::format::minifloat::E4M3;
 use crate::format::GgufType;
@@ -97,6 +97,12 @@ pub fn quantize_vec4_constants(scheme: &QuantScheme, input: DType, block_cols: u
     c
 }
 
+/// The register array of `QuantizeVec4` for blocks of `block_cols` elements: their vec4 count
+/// rounded up to a power of two.
+pub fn quantize_vec4_held(block_cols: usize) -> u32 {
+    (block_cols / 4).max(1).next_power_of_two() as u32
+}
+
 /// Largest block `QuantizeVec4` holds in registers, in elements.
 pub const VEC4_BLOCK_MAX: usize = 64;
 
@@ -144,6 +150,61 @@ pub fn calibrate_constants(
         ("PCT_MILLIONTHS", pct),
     ]);
     c
+}
+
+/// One dispatch of the vec4 GEMV (`shaders/gemv_vec4.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemvShape {
+    /// Rows of x (WGSL `MR`).
+    pub m: u32,
+    /// vec4 units of a W row each lane takes per pass over K (`UPL`).
+    pub units_per_lane: u32,
+    /// Lanes along K, the workgroup size (`LK`).
+    pub lanes: u32,
+    /// Output columns per workgroup (`RPL`), each reusing the lanes' x.
+    pub columns: u32,
+    /// Lanes take every `lanes`-th unit (coalesced, for GPUs) instead of consecutive ones.
+    pub interleaved: bool,
+}
+
+impl GemvShape {
+    /// The shape for up to `m` rows of x and `units` vec4 units per W row, each meeting
+    /// `x_vec4s` (at most GEMV_X_VEC4S) vec4 of x. Its `m` is the rows whose x fits a lane's
+    /// registers; the caller dispatches the rest of x separately. CPU adapters get 32 columns
+    /// per workgroup (x's loads are their cost); GPUs get 8, for more workgroups. None for m = 0.
+    pub fn choose(m: u32, units: u32, x_vec4s: u32, cpu: bool) -> Option<Self> {
+        let m = m.min(GEMV_X_VEC4S / x_vec4s.max(1));
+        if m == 0 {
+            return None;
+        }
+        let held = GEMV_X_VEC4S / (m * x_vec4s);
+        let units_per_lane = units.div_ceil(32).clamp(1, held);
+        let columns = if cpu { 32 } else { 8 };
+        let fit = (GEMV_PART / (columns * m)).max(1);
+        let lanes = units
+            .div_ceil(units_per_lane)
+            .next_power_of_two()
+            .min(64)
+            .min(1 << fit.ilog2());
+        let columns = columns.min(GEMV_PART / (lanes * m));
+        Some(GemvShape {
+            m,
+            units_per_lane,
+            lanes,
+            columns,
+            interleaved: !cpu,
+        })
+    }
+
+    pub fn constants(&self) -> Constants {
+        vec![
+            ("MR", self.m as f64),
+            ("UPL", self.units_per_lane as f64),
+            ("LK", self.lanes as f64),
+            ("RPL", self.columns as f64),
+            ("INTERLEAVED", self.interleaved as u8 as f64),
+        ]
+    }
 }
 
 /// Constants of the roofline copy: interleaved (coalesced) walks on GPUs, consecutive runs per
