@@ -4,8 +4,9 @@
 // reuses it for all RPL columns: per column and unit, one vec4 load of W and one scale, its
 // products summed as vec4 and scaled once. A column's LK partial sums meet in workgroup memory
 // (part_add, a subgroup sum first where the adapter has subgroups) and are added up once at the
-// end. MR, UPL, LK and RPL are override constants, so the loops unroll and the register arrays
-// have constant indices.
+// end. MR, UPL, LK and RPL are override constants. x lives in 32 named vec4, not an array,
+// because lavapipe keeps arrays in memory: the steps below are written out once per slot, and
+// their guards and indices are constants once the overrides are specialized.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
 // x, ys and the dims d come from linear.wgsl.
@@ -36,60 +37,147 @@ fn x_or_zero(m: u32, k: u32) -> f32 {
     return select(0.0, x_at(d.x_offset + m * d.k + k), k < d.k);
 }
 
+// What a lane's steps share within one pass and one output column.
+struct Walk {
+    li: u32,
+    pass_start: u32,
+    units: u32,
+    n: u32,
+    scales: u32,
+}
+
+// Slot j of a lane's x: row m = j % MR of unit i = j / (MR * xv), its vec4 c = (j / MR) % xv
+// (the rows of one vec4 of W adjacent, so that each decoded vec4 serves all of them).
+fn x_slot(j: u32, w: Walk) -> vec4<f32> {
+    let xv = unit_vec4s();
+    if (j >= MR * UPL * xv) {
+        return vec4<f32>(0.0);
+    }
+    let m = j % MR;
+    let k = unit_of(w.pass_start, j / (MR * xv), w.li) * 4u * xv + 4u * ((j / MR) % xv);
+    return vec4<f32>(x_or_zero(m, k), x_or_zero(m, k + 1u), x_or_zero(m, k + 2u), x_or_zero(m, k + 3u));
+}
+
+struct Sums {
+    q: vec4<u32>,
+    s: UnitScale,
+    v: vec4<f32>,
+    unit: array<vec4<f32>, MAX_M>,
+    total: array<vec4<f32>, MAX_M>,
+}
+
+// Slot j's products for one column: its unit's W load and scale with the unit's first slot, its
+// vec4 of values with the vec4's first row, the unit's scaled sum with its last vec4.
+fn step(j: u32, x: vec4<f32>, w: Walk, t: ptr<function, Sums>) {
+    let xv = unit_vec4s();
+    if (j >= MR * UPL * xv) {
+        return;
+    }
+    let m = j % MR;
+    let c = (j / MR) % xv;
+    if (m == 0u) {
+        if (c == 0u) {
+            let u = unit_of(w.pass_start, j / (MR * xv), w.li);
+            let at = g.code_offset / 4u + w.n * w.units + min(u, w.units - 1u);
+            (*t).q = select(vec4<u32>(0u), src[at], u < w.units);
+            (*t).s = unit_scale(w.scales + unit_block(u * 4u * xv));
+        }
+        (*t).v = unit_values((*t).q, c, (*t).s);
+    }
+    (*t).unit[m] = fma((*t).v, x, (*t).unit[m]);
+    if (c == xv - 1u) {
+        (*t).total[m] += unit_scaled((*t).unit[m], (*t).s);
+        (*t).unit[m] = vec4<f32>(0.0);
+    }
+}
+
 @compute @workgroup_size(LK)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let xv = unit_vec4s();
-    let per_unit = 4u * xv;
+    let per_unit = 4u * unit_vec4s();
     let units = (d.k + per_unit - 1u) / per_unit;
     let row0 = (wid.x + wid.y * nwg.x) * RPL;
     for (var i = li; i < LK * RPL * MR; i += LK) {
         part[i] = 0.0;
     }
     workgroupBarrier();
-    var xr: array<vec4<f32>, GEMV_X_VEC4S>;
-    var blocks: array<u32, GEMV_X_VEC4S>;
     for (var pass_start = 0u; pass_start < units; pass_start += LK * UPL) {
-        for (var i = 0u; i < UPL; i++) {
-            let k0 = unit_of(pass_start, i, li) * per_unit;
-            blocks[i] = unit_block(k0);
-            for (var m = 0u; m < MR; m++) {
-                for (var c = 0u; c < xv; c++) {
-                    let k = k0 + 4u * c;
-                    xr[(m * UPL + i) * xv + c] = vec4<f32>(
-                        x_or_zero(m, k),
-                        x_or_zero(m, k + 1u),
-                        x_or_zero(m, k + 2u),
-                        x_or_zero(m, k + 3u),
-                    );
-                }
-            }
-        }
+        var w = Walk(li, pass_start, units, 0u, 0u);
+        let x0 = x_slot(0u, w);
+        let x1 = x_slot(1u, w);
+        let x2 = x_slot(2u, w);
+        let x3 = x_slot(3u, w);
+        let x4 = x_slot(4u, w);
+        let x5 = x_slot(5u, w);
+        let x6 = x_slot(6u, w);
+        let x7 = x_slot(7u, w);
+        let x8 = x_slot(8u, w);
+        let x9 = x_slot(9u, w);
+        let x10 = x_slot(10u, w);
+        let x11 = x_slot(11u, w);
+        let x12 = x_slot(12u, w);
+        let x13 = x_slot(13u, w);
+        let x14 = x_slot(14u, w);
+        let x15 = x_slot(15u, w);
+        let x16 = x_slot(16u, w);
+        let x17 = x_slot(17u, w);
+        let x18 = x_slot(18u, w);
+        let x19 = x_slot(19u, w);
+        let x20 = x_slot(20u, w);
+        let x21 = x_slot(21u, w);
+        let x22 = x_slot(22u, w);
+        let x23 = x_slot(23u, w);
+        let x24 = x_slot(24u, w);
+        let x25 = x_slot(25u, w);
+        let x26 = x_slot(26u, w);
+        let x27 = x_slot(27u, w);
+        let x28 = x_slot(28u, w);
+        let x29 = x_slot(29u, w);
+        let x30 = x_slot(30u, w);
+        let x31 = x_slot(31u, w);
         for (var r = 0u; r < RPL; r++) {
             // Columns past N repeat the last one (uniform control flow); they are not written.
-            let n = min(row0 + r, d.n - 1u);
-            let scales = row_scale_base(n);
-            var acc: array<vec4<f32>, MAX_M>;
-            for (var i = 0u; i < UPL; i++) {
-                let u = unit_of(pass_start, i, li);
-                let q = select(vec4<u32>(0u), src[g.code_offset / 4u + n * units + min(u, units - 1u)], u < units);
-                let s = unit_scale(scales + blocks[i]);
-                var sums: array<vec4<f32>, MAX_M>;
-                for (var c = 0u; c < xv; c++) {
-                    let v = unit_values(q, c, s);
-                    for (var m = 0u; m < MR; m++) {
-                        sums[m] = fma(v, xr[(m * UPL + i) * xv + c], sums[m]);
-                    }
-                }
-                for (var m = 0u; m < MR; m++) {
-                    acc[m] += unit_scaled(sums[m], s);
-                }
-            }
+            w.n = min(row0 + r, d.n - 1u);
+            w.scales = row_scale_base(w.n);
+            var t: Sums;
+            step(0u, x0, w, &t);
+            step(1u, x1, w, &t);
+            step(2u, x2, w, &t);
+            step(3u, x3, w, &t);
+            step(4u, x4, w, &t);
+            step(5u, x5, w, &t);
+            step(6u, x6, w, &t);
+            step(7u, x7, w, &t);
+            step(8u, x8, w, &t);
+            step(9u, x9, w, &t);
+            step(10u, x10, w, &t);
+            step(11u, x11, w, &t);
+            step(12u, x12, w, &t);
+            step(13u, x13, w, &t);
+            step(14u, x14, w, &t);
+            step(15u, x15, w, &t);
+            step(16u, x16, w, &t);
+            step(17u, x17, w, &t);
+            step(18u, x18, w, &t);
+            step(19u, x19, w, &t);
+            step(20u, x20, w, &t);
+            step(21u, x21, w, &t);
+            step(22u, x22, w, &t);
+            step(23u, x23, w, &t);
+            step(24u, x24, w, &t);
+            step(25u, x25, w, &t);
+            step(26u, x26, w, &t);
+            step(27u, x27, w, &t);
+            step(28u, x28, w, &t);
+            step(29u, x29, w, &t);
+            step(30u, x30, w, &t);
+            step(31u, x31, w, &t);
             for (var m = 0u; m < MR; m++) {
-                part_add((acc[m].x + acc[m].y) + (acc[m].z + acc[m].w), li, r * MR + m);
+                let a = t.total[m];
+                part_add((a.x + a.y) + (a.z + a.w), li, r * MR + m);
             }
         }
     }
