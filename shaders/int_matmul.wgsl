@@ -24,19 +24,25 @@ fn w_word(n: u32, gw: u32) -> u32 {
     return widen4(src[n * d.w_words + gw / 2u] >> (16u * (gw % 2u)));
 }
 
-// The sixteen outputs' block sums, scaled by their W and x scales of the block starting at kb.
-fn scaled(s: array<vec4<i32>, 4>, m: u32, n: u32, kb: u32) -> array<vec4<f32>, 4> {
+// The W scales of columns n .. n + 3 for the block starting at kb.
+fn w_scales4(n: u32, kb: u32) -> vec4<f32> {
+    return vec4<f32>(
+        w_scales[scale_index(min(n, d.n - 1u), kb)],
+        w_scales[scale_index(min(n + 1u, d.n - 1u), kb)],
+        w_scales[scale_index(min(n + 2u, d.n - 1u), kb)],
+        w_scales[scale_index(min(n + 3u, d.n - 1u), kb)],
+    );
+}
+
+// Row m's block sums scaled by their W scales ws and x's scale of the block starting at kb.
+fn scaled(s: vec4<i32>, m: u32, ws: vec4<f32>, kb: u32) -> vec4<f32> {
     let x_blocks = (d.k + d.x_block - 1u) / d.x_block;
-    var ws: vec4<f32>;
-    for (var j = 0u; j < 4u; j++) {
-        ws[j] = w_scales[scale_index(min(n + j, d.n - 1u), kb)];
-    }
-    var out: array<vec4<f32>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        let sx = x_scales[min(m + i, d.m - 1u) * x_blocks + kb / d.x_block];
-        out[i] = vec4<f32>(s[i]) * (ws * sx);
-    }
-    return out;
+    let sx = x_scales[min(m, d.m - 1u) * x_blocks + kb / d.x_block];
+    return vec4<f32>(s) * (ws * sx);
+}
+
+fn dot4x4(a: u32, b: vec4<u32>) -> vec4<i32> {
+    return vec4<i32>(dot4(a, b.x), dot4(a, b.y), dot4(a, b.z), dot4(a, b.w));
 }
 
 @compute @workgroup_size(16, 16)
@@ -50,8 +56,12 @@ fn main(
     let m = m0 + 4u * lid.y;
     let n = n0 + 4u * lid.x;
     let words = (d.k + 3u) / 4u;
-    var acc: array<vec4<f32>, 4>;
-    var isum: array<vec4<i32>, 4>;
+    // Named accumulators (lavapipe keeps arrays in memory); the exact sums of the current block.
+    var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+    var s0 = vec4<i32>(0); var s1 = vec4<i32>(0);
+    var s2 = vec4<i32>(0); var s3 = vec4<i32>(0);
+    var block_start = 0u;
     for (var kw0 = 0u; kw0 < words; kw0 += TW) {
         for (var e = li; e < TILE * TW; e += 256u) {
             let r = e / TW;
@@ -75,33 +85,46 @@ fn main(
             if (k >= d.k) {
                 break;
             }
-            // A new W block: scale the last one's sums into the accumulators.
-            if (k > 0u && k % d.block == 0u) {
-                let add = scaled(isum, m, n, k - d.block);
-                for (var i = 0u; i < 4u; i++) {
-                    acc[i] += add[i];
-                    isum[i] = vec4<i32>(0);
-                }
+            // A new W block: scale the last one's sums into the accumulators (a running
+            // boundary, not k % block, to spare a division per step).
+            if (k == block_start + d.block) {
+                let ws = w_scales4(n, block_start);
+                acc0 += scaled(s0, m, ws, block_start);
+                acc1 += scaled(s1, m + 1u, ws, block_start);
+                acc2 += scaled(s2, m + 2u, ws, block_start);
+                acc3 += scaled(s3, m + 3u, ws, block_start);
+                s0 = vec4<i32>(0); s1 = vec4<i32>(0);
+                s2 = vec4<i32>(0); s3 = vec4<i32>(0);
+                block_start = k;
             }
             let a = x_tile[slot(4u * lid.y, kw)];
             let b = w_tile[slot(4u * lid.x, kw)];
-            for (var i = 0u; i < 4u; i++) {
-                isum[i] += vec4<i32>(dot4(a[i], b.x), dot4(a[i], b.y), dot4(a[i], b.z), dot4(a[i], b.w));
-            }
+            s0 += dot4x4(a.x, b);
+            s1 += dot4x4(a.y, b);
+            s2 += dot4x4(a.z, b);
+            s3 += dot4x4(a.w, b);
         }
         workgroupBarrier();
     }
     if (d.k > 0u) {
-        let add = scaled(isum, m, n, ((d.k - 1u) / d.block) * d.block);
-        for (var i = 0u; i < 4u; i++) {
-            acc[i] += add[i];
-        }
+        let ws = w_scales4(n, block_start);
+        acc0 += scaled(s0, m, ws, block_start);
+        acc1 += scaled(s1, m + 1u, ws, block_start);
+        acc2 += scaled(s2, m + 2u, ws, block_start);
+        acc3 += scaled(s3, m + 3u, ws, block_start);
     }
     for (var i = 0u; i < 4u; i++) {
+        var row: vec4<f32>;
+        switch i {
+            case 0u: { row = acc0; }
+            case 1u: { row = acc1; }
+            case 2u: { row = acc2; }
+            default: { row = acc3; }
+        }
         if (m + i < d.m) {
             for (var j = 0u; j < 4u; j++) {
                 if (n + j < d.n) {
-                    ys[d.y_offset + (m + i) * d.n + n + j] = acc[i][j];
+                    ys[d.y_offset + (m + i) * d.n + n + j] = row[j];
                 }
             }
         }

@@ -57,8 +57,8 @@ fn main(
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
             let a = a_tile[kk * (TILE / 4u) + lid.y];
-            let b0 = b_tile[kk * (TILE_N / 4u) + 2u * lid.x];
-            let b1 = b_tile[kk * (TILE_N / 4u) + 2u * lid.x + 1u];
+            let b0 = b_tile[kk * (TILE_N / 4u) + lid.x];
+            let b1 = b_tile[kk * (TILE_N / 4u) + TILE_N / 8u + lid.x];
             c00 += a.x * b0; c01 += a.x * b1;
             c10 += a.y * b0; c11 += a.y * b1;
             c20 += a.z * b0; c21 += a.z * b1;
@@ -66,7 +66,9 @@ fn main(
         }
         workgroupBarrier();
     }
-    let gn = n0 + lid.x * 8u;
+    // Columns 4 lid.x .. + 3 and TILE_N / 2 + 4 lid.x .. + 3: adjacent invocations read adjacent
+    // vec4 of b_tile.
+    let gn = n0 + lid.x * 4u;
     for (var i = 0u; i < 4u; i++) {
         let gm = m0 + lid.y * 4u + i;
         var lo: vec4<f32>; var hi: vec4<f32>;
@@ -77,9 +79,12 @@ fn main(
             default: { lo = c30; hi = c31; }
         }
         if (gm < d.m) {
-            for (var j = 0u; j < 8u; j++) {
+            for (var j = 0u; j < 4u; j++) {
                 if (gn + j < d.n) {
-                    ys[d.y_offset + gm * d.n + gn + j] = select(hi[j % 4u], lo[j % 4u], j < 4u);
+                    ys[d.y_offset + gm * d.n + gn + j] = lo[j];
+                }
+                if (gn + TILE_N / 2u + j < d.n) {
+                    ys[d.y_offset + gm * d.n + gn + TILE_N / 2u + j] = hi[j];
                 }
             }
         }
