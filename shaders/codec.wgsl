@@ -193,6 +193,12 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
 
 const ROUND_MAGIC: f32 = 12582912.0;
 
+// Codes 4c .. 4c + 3 of a word of CPW codes (CPW a multiple of 4), LSB first.
+fn codes4(word: u32, c: u32) -> vec4<u32> {
+    let shifts = (vec4<u32>(0u, 1u, 2u, 3u) + 4u * c) * BITS;
+    return (vec4<u32>(word) >> shifts) & vec4<u32>((1u << BITS) - 1u);
+}
+
 // The value of a code (masked to BITS): its unscaled value, then its block's scale.
 fn decode(code: u32, sp: f32, zero: u32, global: f32) -> f32 {
     return scale_value(code_value(code, zero), sp, global);

@@ -1,6 +1,8 @@
 // Dequantize with vec4 stores: dequantize.wgsl for the U32 store where every row is whole code
 // words of a multiple of 4 codes (rows a multiple of CPW, CPW a multiple of 4, the output
-// window starting on a vec4), so each word's values are CPW / 4 aligned vec4 of y.
+// window starting on a vec4), so each word's values are CPW / 4 aligned vec4 of y. The word's
+// block lies in one block (the host's condition), so its scale is read once; its values go
+// straight from the word to the stores, with no array (lavapipe keeps arrays in memory).
 
 @group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
 
@@ -8,10 +10,22 @@
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let it = w_item(work_item(gid, nwg, WG));
     if (it.z == 0u) { return; }
-    var vals: array<f32, 16>;
-    w_group(it.x, it.y, &vals);
+    let word = src[g.code_offset + it.x * (g.cols / CPW) + it.y];
+    let b = scale_index(it.x, it.y * CPW);
+    let sp = w_scales[b];
+    var zero = 0u;
+    if (KIND == KIND_AFFINE) {
+        zero = w_zeros[b];
+    }
+    let gs = w_global[0];
     let base = (g.x_offset + it.x * g.cols + it.y * CPW) / 4u;
     for (var q = 0u; q < CPW / 4u; q++) {
-        y[base + q] = vec4<f32>(vals[4u * q], vals[4u * q + 1u], vals[4u * q + 2u], vals[4u * q + 3u]);
+        let c = codes4(word, q);
+        y[base + q] = vec4<f32>(
+            decode(c.x, sp, zero, gs),
+            decode(c.y, sp, zero, gs),
+            decode(c.z, sp, zero, gs),
+            decode(c.w, sp, zero, gs),
+        );
     }
 }

@@ -35,9 +35,7 @@ fn unit_scale(b: u32) -> UnitScale {
 // The unscaled values of codes 4c .. 4c + 3 of the unit q.
 fn unit_values(q: vec4<u32>, c: u32, s: UnitScale) -> vec4<f32> {
     let groups = CPW / 4u;
-    let word = q[c / groups];
-    let shifts = (vec4<u32>(0u, 1u, 2u, 3u) + 4u * (c % groups)) * BITS;
-    let codes = (vec4<u32>(word) >> shifts) & vec4<u32>((1u << BITS) - 1u);
+    let codes = codes4(q[c / groups], c % groups);
     return vec4<f32>(
         code_value(codes.x, s.zero),
         code_value(codes.y, s.zero),

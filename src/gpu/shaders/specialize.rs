@@ -226,11 +226,12 @@ pub fn fake_quantize_constants(scheme: &QuantScheme, input: DType) -> Constants 
 }
 
 /// Whether `DequantizeVec4` takes a tensor of `layout`: the U32 store, words of a multiple of 4
-/// codes, rows of whole words.
+/// codes, rows of whole words, each word inside one block.
 pub fn dequantize_vec4_applies(layout: &crate::layout::Layout) -> bool {
     layout.store == QuantStore::U32
         && layout.codes_per_word.is_multiple_of(4)
         && layout.cols.is_multiple_of(layout.codes_per_word)
+        && layout.block_cols.is_multiple_of(layout.codes_per_word)
 }
 
 /// Constants of the dequantize kernel.
