@@ -169,10 +169,19 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
         if (sp != 0.0) {
             v = x / sp;
         }
-        var best = 0u;
-        for (var i = 1u; i < 16u; i++) {
-            if (abs(v - NF4[i]) < abs(v - NF4[best])) {
-                best = i;
+        // The reference scans all 16 codes and keeps the first nearest. The distances fall and
+        // then rise along the sorted codebook, so that code is the one after the midpoints below
+        // v, or a neighbour where v lies within rounding of a midpoint: count the midpoints,
+        // then scan the neighbours the same way.
+        var i = 0u;
+        for (var j = 0u; j < 15u; j++) {
+            i += u32(v > 0.5 * (NF4[j] + NF4[j + 1u]));
+        }
+        let last = min(i + 1u, 15u);
+        var best = max(i, 1u) - 1u;
+        for (var c = best + 1u; c <= last; c++) {
+            if (abs(v - NF4[c]) < abs(v - NF4[best])) {
+                best = c;
             }
         }
         return best;

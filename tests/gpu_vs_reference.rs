@@ -209,6 +209,26 @@ fn exact_ties_round_half_to_even() {
 }
 
 #[test]
+fn nf4_codes_at_the_codebook_midpoints() {
+    // amax 1 with F32 scales gives scale 1, so x / scale is x: each midpoint between neighbouring
+    // NF4 values and the f32 values either side of it, where the nearest code changes (the GPU
+    // counts midpoints and then compares neighbours; the reference scans all 16 codes).
+    let mut data = vec![1.0f32];
+    for pair in wgquant::format::NF4.windows(2) {
+        let mid = 0.5 * (pair[0] + pair[1]);
+        let bits = mid.to_bits();
+        data.extend([mid, f32::from_bits(bits - 1), f32::from_bits(bits + 1)]);
+    }
+    data.resize(64, 0.0);
+    let scheme: QuantScheme = "nf4:block64:f32".parse().unwrap();
+    let q = ctx().quantize(&data, &[1, 64], &scheme).unwrap();
+    assert_eq!(q.scales, vec![1.0]);
+    let want = reference::quantize(&data, &[1, 64], &scheme).unwrap();
+    assert_eq!(q.codes, want.codes);
+    check(&data, &[1, 64], &scheme);
+}
+
+#[test]
 fn packing_example_0x7ffd0280() {
     // Burn's example: Q8F codes [-128, 2, -3, 127] pack to 0x7FFD0280. amax 127.5 gives scale 1,
     // and -127.5 rounds half to even, to -128.

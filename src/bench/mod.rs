@@ -184,7 +184,13 @@ impl Quantized {
 
     /// Whether this weight takes `path` (GGUF weights have no integer path).
     fn takes(&self, path: MatmulPath) -> bool {
-        matches!(self, Quantized::Scheme(_)) || path != MatmulPath::Integer
+        match self {
+            Quantized::Scheme(w) => {
+                path != MatmulPath::Integer
+                    || crate::gpu::matmul::integer_path_refusal(&w.scheme, w.shape[1]).is_none()
+            }
+            Quantized::Gguf(_) => path != MatmulPath::Integer,
+        }
     }
 
     /// `x . W^T` on `path`.

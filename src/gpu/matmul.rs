@@ -56,7 +56,7 @@ fn block_along_k(scheme: &QuantScheme, k: usize) -> Result<usize> {
 }
 
 /// Why the integer path cannot take `scheme`, if it cannot.
-fn integer_path_refusal(scheme: &QuantScheme, k: usize) -> Option<String> {
+pub(crate) fn integer_path_refusal(scheme: &QuantScheme, k: usize) -> Option<String> {
     let block = block_along_k(scheme, k).ok()?;
     if scheme.mode != QuantMode::Symmetric
         || scheme.value.int_range().is_none()
