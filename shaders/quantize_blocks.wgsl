@@ -3,7 +3,7 @@
 // block's range, writes its scale (and zero point), then encodes and packs its words. This fuses
 // reduce.wgsl and quantize.wgsl for the common case; the results are identical.
 
-// Bindings 2-5 and `store_params` come from one_pass.wgsl.
+// Bindings 2-6 and `store_params` come from one_pass.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -30,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var word = 0u;
         for (var j = 0u; j < CPW && w * CPW + j < span.width; j++) {
             let x = flush_subnormal(load_x(start + w * CPW + j));
-            word |= encode(x, p.sp, p.zero, 0.0) << (j * BITS);
+            word |= encode(x, p.sp, p.zero, p.global) << (j * BITS);
         }
         codes[first_word + w] = word;
     }

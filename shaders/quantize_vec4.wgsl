@@ -7,7 +7,7 @@
 // quantize_blocks.wgsl, so the results are identical; only the loads differ.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
-// Bindings 2-5 and `store_params` come from one_pass.wgsl.
+// Bindings 2-6 and `store_params` come from one_pass.wgsl.
 
 // vec4 per block: g.block_cols / 4, at most HELD (generated per kernel, see Kernel::QuantizeVec4).
 override VEC4S: u32 = 8u;
@@ -91,7 +91,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var word = 0u;
         for (var j = 0u; j < CPW; j++) {
             let e = w * CPW + j;
-            word |= encode(v[e / 4u][e % 4u], p.sp, p.zero, 0.0) << (j * BITS);
+            word |= encode(v[e / 4u][e % 4u], p.sp, p.zero, p.global) << (j * BITS);
         }
         codes[first_word + w] = word;
     }

@@ -81,7 +81,7 @@ kernel_bindings! {
     /// `quantize_blocks.wgsl`.
     QuantizeBlocksBindings {
         1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 4 codes: ReadWrite,
-        5 status: ReadWrite,
+        5 status: ReadWrite, 6 global: Read,
     }
     /// `dequantize.wgsl`: the codes in `src`, their scales, and the f32 output.
     DequantizeBindings {

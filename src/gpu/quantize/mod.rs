@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::gpu::buffers::{check_len, GpuQuantizedTensor, GpuTensor, HostElement};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::plan_chunks;
-use crate::gpu::shaders::{quantize_blocks_applies, ReduceOut};
+use crate::gpu::shaders::{quantize_blocks_applies, quantize_flat_applies, ReduceOut};
 use crate::layout::Layout;
 use crate::quantized::QuantizedTensor;
 use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme};
@@ -135,6 +135,7 @@ impl GpuContext {
             status: &status,
         };
         let nvfp4 = scheme.param == QuantParam::E4M3;
+        let one_pass = quantize_blocks_applies(scheme) || quantize_flat_applies(scheme, &layout);
         match scales {
             Scales::Range { lo, hi } => {
                 // The range's scale comes from the MinMax scale kernel, in this submission.
@@ -147,9 +148,16 @@ impl GpuContext {
                     run.block_scales(&mut encoder, chunk, slot, Some(c))?;
                 }
             }
-            Scales::MinMax if quantize_blocks_applies(scheme) => {
+            Scales::MinMax if one_pass => {
+                // NVFP4's global scale, or the tensor's scale, first; then every block's codes.
+                let flat = quantize_flat_applies(scheme, &layout);
+                if nvfp4 {
+                    run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global, None)?;
+                } else if flat {
+                    run.whole_tensor(&mut encoder, &chunks, ReduceOut::Scale, None)?;
+                }
                 for (slot, chunk) in chunks.iter().enumerate() {
-                    run.quantize_blocks(&mut encoder, chunk, slot)?;
+                    run.quantize_blocks(&mut encoder, chunk, slot, flat)?;
                 }
             }
             Scales::MinMax => {
@@ -168,7 +176,7 @@ impl GpuContext {
                 }
             }
         }
-        let packed = matches!(scales, Scales::MinMax) && quantize_blocks_applies(scheme);
+        let packed = matches!(scales, Scales::MinMax) && one_pass;
         if pack.is_some() && !packed {
             for chunk in &chunks {
                 run.pack(&mut encoder, chunk, &clipped, count_clipped)?;

@@ -10,9 +10,9 @@ use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{workgroups, Chunk, Geom};
 use crate::gpu::shaders::{
-    calibrate_constants, quantize_blocks_constants, quantize_constants, quantize_vec4_applies,
-    quantize_vec4_constants, quantize_vec4_held, reduce_constants, DType, Kernel, ReduceOut,
-    PER_THREAD_MAX,
+    calibrate_constants, flat_block, quantize_blocks_constants, quantize_constants,
+    quantize_vec4_applies, quantize_vec4_constants, quantize_vec4_held, reduce_constants, DType,
+    Kernel, ReduceOut, PER_THREAD_MAX,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -228,37 +228,66 @@ impl QuantizeRun<'_> {
         (xw, sw, zw, cw, geom)
     }
 
-    /// Range, scale and codes of every block of the chunk in one pass (`QuantizeBlocks`).
+    /// Range, scale and codes of every block of the chunk in one pass (`QuantizeBlocks`); at
+    /// Tensor level (`flat`), the codes of runs of the flat chunk with the tensor's scale, which
+    /// the whole-tensor reduction stored before.
     pub(super) fn quantize_blocks(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         chunk: &Chunk,
         slot: usize,
+        flat: bool,
     ) -> Result<()> {
-        let (kernel, constants) = if quantize_vec4_applies(self.layout, self.x.dtype) {
-            let c = quantize_vec4_constants(self.scheme, self.x.dtype, self.layout.block_cols);
-            let held = quantize_vec4_held(self.layout.block_cols);
+        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
+        let n = chunk.elements(self.layout);
+        let cpw = self.scheme.codes_per_word();
+        let (block, vec4, geom) = if flat {
+            let (block, vec4) = flat_block(n, self.layout.cols, cpw, self.x.dtype);
+            let count = n.div_ceil(block) as u32;
+            let geom = Geom {
+                rows: 1,
+                cols: n as u32,
+                mat_rows: 1,
+                block_rows: 1,
+                block_cols: block as u32,
+                grid_rows: 1,
+                grid_cols: count,
+                row_base: 0,
+                scale_base: 0,
+                count,
+                status_slot: slot as u32,
+                ..geom
+            };
+            (block, vec4, geom)
+        } else {
+            let count = (chunk.blocks(self.layout).1 - geom.scale_base as usize + 1) as u32;
+            let geom = Geom {
+                count,
+                status_slot: slot as u32,
+                ..geom
+            };
+            let vec4 = quantize_vec4_applies(self.layout, self.x.dtype);
+            (self.layout.block_cols, vec4, geom)
+        };
+        let (kernel, constants) = if vec4 {
+            let c = quantize_vec4_constants(self.scheme, self.x.dtype, block, flat);
+            let held = quantize_vec4_held(block);
             (Kernel::QuantizeVec4 { held }, c)
         } else {
-            let c = quantize_blocks_constants(self.scheme, self.x.dtype);
+            let c = quantize_blocks_constants(self.scheme, self.x.dtype, flat);
             (Kernel::QuantizeBlocks, c)
         };
         let pipeline = self
             .ctx
             .pipelines
             .get(&self.ctx.device, kernel, &constants)?;
-        let (xw, sw, zw, cw, geom) = self.code_windows(chunk);
-        let geom = Geom {
-            count: (chunk.blocks(self.layout).1 - geom.scale_base as usize + 1) as u32,
-            status_slot: slot as u32,
-            ..geom
-        };
         let bindings = QuantizeBlocksBindings {
             src: (&self.x.buffer, xw),
             out: (&self.out.scales, sw),
             zeros: (&self.out.zeros, zw),
             codes: (&self.out.codes, cw),
             status: (self.status, self.whole(self.status)),
+            global: (&self.out.global, self.whole(&self.out.global)),
         };
         self.ctx
             .dispatch(encoder, &pipeline, &geom, &bindings, workgroups(geom.count));

@@ -37,10 +37,14 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                         for count in [false, true] {
                             out.push((Kernel::Quantize, quantize_constants(&s, input, count)));
                         }
-                        if quantize_blocks_applies(&s) {
+                        // Block level, and Tensor level with the tensor's scale given.
+                        for flat in [false, true] {
+                            if !quantize_blocks_applies(&s) {
+                                continue;
+                            }
                             out.push((
                                 Kernel::QuantizeBlocks,
-                                quantize_blocks_constants(&s, input),
+                                quantize_blocks_constants(&s, input, flat),
                             ));
                             for block in [4, 8, 16, 32, 48, VEC4_BLOCK_MAX] {
                                 if block % (16 / input.bytes()) == 0 {
@@ -48,7 +52,7 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                                         Kernel::QuantizeVec4 {
                                             held: quantize_vec4_held(block),
                                         },
-                                        quantize_vec4_constants(&s, input, block),
+                                        quantize_vec4_constants(&s, input, block, flat),
                                     ));
                                 }
                             }

@@ -84,15 +84,27 @@ pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: boo
 }
 
 /// Constants of the one-pass `QuantizeBlocks` kernel.
-pub fn quantize_blocks_constants(scheme: &QuantScheme, input: DType) -> Constants {
+/// Constants of the one-pass kernels; `tensor_scale`: the tensor's scale is given (Tensor level,
+/// blocks that are runs of the flat chunk).
+pub fn quantize_blocks_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    tensor_scale: bool,
+) -> Constants {
     let mut c = scheme_constants(scheme);
     c.push(("INPUT", input.code()));
+    c.push(("TENSOR_SCALE", tensor_scale as u8 as f64));
     c
 }
 
 /// Constants of `QuantizeVec4` for blocks of `block_cols` elements of `input`.
-pub fn quantize_vec4_constants(scheme: &QuantScheme, input: DType, block_cols: usize) -> Constants {
-    let mut c = quantize_blocks_constants(scheme, input);
+pub fn quantize_vec4_constants(
+    scheme: &QuantScheme,
+    input: DType,
+    block_cols: usize,
+    tensor_scale: bool,
+) -> Constants {
+    let mut c = quantize_blocks_constants(scheme, input, tensor_scale);
     c.push(("VEC4S", (block_cols / 4) as f64));
     c
 }
@@ -124,10 +136,35 @@ pub fn quantize_blocks_applies(scheme: &QuantScheme) -> bool {
         return false;
     };
     let (rows, cols) = b.rows_cols();
-    rows == 1
-        && cols % scheme.codes_per_word() == 0
+    rows == 1 && cols % scheme.codes_per_word() == 0 && scheme.store == QuantStore::U32
+}
+
+/// Whether a Tensor-level MinMax quantize of `layout` encodes in the one-pass kernels after its
+/// whole-tensor reduction (`TENSOR_SCALE`): the U32 store with rows of whole words, so that a
+/// chunk's codes are one flat run (NVFP4's two-level scales excepted).
+pub fn quantize_flat_applies(scheme: &QuantScheme, layout: &crate::layout::Layout) -> bool {
+    scheme.level == QuantLevel::Tensor
         && scheme.store == QuantStore::U32
         && scheme.param != QuantParam::E4M3
+        && layout.cols.is_multiple_of(scheme.codes_per_word())
+}
+
+/// The runs of a flat chunk of `n` elements that the one-pass kernels take as blocks at Tensor
+/// level, and whether `QuantizeVec4` takes them: the largest run of whole words and whole
+/// 16-byte loads that divides `n` (rows of whole loads, so every chunk starts on one), else
+/// runs of at least 32 whole words' elements for `QuantizeBlocks`.
+pub fn flat_block(n: usize, cols: usize, cpw: usize, input: DType) -> (usize, bool) {
+    let load = 16 / input.bytes();
+    let vec4 = [64usize, 32, 16, 8, 4].into_iter().find(|&b| {
+        b.is_multiple_of(cpw)
+            && b.is_multiple_of(load)
+            && n.is_multiple_of(b)
+            && cols.is_multiple_of(load)
+    });
+    match vec4 {
+        Some(b) => (b, true),
+        None => (cpw * 32usize.div_ceil(cpw), false),
+    }
 }
 
 /// Constants of the calibrate kernel for `calibration` (Percentile or Mse).
