@@ -11,21 +11,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let it = w_item(work_item(gid, nwg, WG));
     if (it.z == 0u) { return; }
     let word = src[g.code_offset + it.x * (g.cols / CPW) + it.y];
-    let b = scale_index(it.x, it.y * CPW);
-    let sp = w_scales[b];
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = w_zeros[b];
-    }
-    let gs = w_global[0];
+    let s = w_scale(scale_index(it.x, it.y * CPW));
     let base = (g.x_offset + it.x * g.cols + it.y * CPW) / 4u;
     for (var q = 0u; q < CPW / 4u; q++) {
         let c = codes4(word, q);
         y[base + q] = vec4<f32>(
-            decode(c.x, sp, zero, gs),
-            decode(c.y, sp, zero, gs),
-            decode(c.z, sp, zero, gs),
-            decode(c.w, sp, zero, gs),
+            decode(c.x, s.sp, s.zero, s.global),
+            decode(c.y, s.sp, s.zero, s.global),
+            decode(c.z, s.sp, s.zero, s.global),
+            decode(c.w, s.sp, s.zero, s.global),
         );
     }
 }

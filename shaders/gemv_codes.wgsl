@@ -2,11 +2,7 @@
 // in one block, as the host checks), so one load and one scale per unit. Prepended after
 // common.wgsl, codec.wgsl and weight_params.wgsl; gemv_f32.wgsl defines the same for f32 W.
 
-struct UnitScale {
-    sp: f32,
-    zero: u32,
-    global: f32,
-}
+alias UnitScale = WeightScale;
 
 // vec4 of x per unit.
 fn unit_vec4s() -> u32 {
@@ -25,11 +21,7 @@ fn unit_block(k: u32) -> u32 {
 }
 
 fn unit_scale(b: u32) -> UnitScale {
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = w_zeros[b];
-    }
-    return UnitScale(w_scales[b], zero, w_global[0]);
+    return w_scale(b);
 }
 
 // The unscaled values of codes 4c .. 4c + 3 of the unit q.

@@ -4,3 +4,18 @@
 @group(0) @binding(2) var<storage, read> w_scales: array<f32>;
 @group(0) @binding(3) var<storage, read> w_zeros: array<u32>;
 @group(0) @binding(4) var<storage, read> w_global: array<f32>;
+
+// What decoding block b's codes needs: its scale, its zero point (Affine) and the global scale.
+struct WeightScale {
+    sp: f32,
+    zero: u32,
+    global: f32,
+}
+
+fn w_scale(b: u32) -> WeightScale {
+    var zero = 0u;
+    if (KIND == KIND_AFFINE) {
+        zero = w_zeros[b];
+    }
+    return WeightScale(w_scales[b], zero, w_global[0]);
+}

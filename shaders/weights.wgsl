@@ -16,12 +16,8 @@ fn w_value(n: u32, k: u32) -> f32 {
         shift = (k % CPW) * BITS;
     }
     let code = (src[g.code_offset + word] >> shift) & ((1u << BITS) - 1u);
-    let b = scale_index(n, k);
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = w_zeros[b];
-    }
-    return decode(code, w_scales[b], zero, w_global[0]);
+    let s = w_scale(scale_index(n, k));
+    return decode(code, s.sp, s.zero, s.global);
 }
 
 // Elements per `w_group`: a code word's codes (U32 store), or 4 (Native store).
@@ -45,15 +41,9 @@ fn w_group(n: u32, j: u32, vals: ptr<function, array<f32, 16>>) {
         return;
     }
     let word = src[g.code_offset + n * ((g.cols + CPW - 1u) / CPW) + j];
-    let b = scale_index(n, k0);
-    let sp = w_scales[b];
-    var zero = 0u;
-    if (KIND == KIND_AFFINE) {
-        zero = w_zeros[b];
-    }
-    let gs = w_global[0];
+    let s = w_scale(scale_index(n, k0));
     for (var c = 0u; c < size; c++) {
-        (*vals)[c] = decode((word >> (c * BITS)) & ((1u << BITS) - 1u), sp, zero, gs);
+        (*vals)[c] = decode((word >> (c * BITS)) & ((1u << BITS) - 1u), s.sp, s.zero, s.global);
     }
 }
 

@@ -135,7 +135,8 @@ impl GpuContext {
             status: &status,
         };
         let nvfp4 = scheme.param == QuantParam::E4M3;
-        let one_pass = quantize_blocks_applies(scheme) || quantize_flat_applies(scheme, &layout);
+        let flat = quantize_flat_applies(scheme, &layout);
+        let one_pass = quantize_blocks_applies(scheme) || flat;
         match scales {
             Scales::Range { lo, hi } => {
                 // The range's scale comes from the MinMax scale kernel, in this submission.
@@ -150,7 +151,6 @@ impl GpuContext {
             }
             Scales::MinMax if one_pass => {
                 // NVFP4's global scale, or the tensor's scale, first; then every block's codes.
-                let flat = quantize_flat_applies(scheme, &layout);
                 if nvfp4 {
                     run.whole_tensor(&mut encoder, &chunks, ReduceOut::Global, None)?;
                 } else if flat {

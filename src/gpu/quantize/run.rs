@@ -243,20 +243,18 @@ impl QuantizeRun<'_> {
         let cpw = self.scheme.codes_per_word();
         let (block, vec4, geom) = if flat {
             let (block, vec4) = flat_block(n, self.layout.cols, cpw, self.x.dtype);
-            let count = n.div_ceil(block) as u32;
-            let geom = Geom {
-                rows: 1,
-                cols: n as u32,
-                mat_rows: 1,
-                block_rows: 1,
-                block_cols: block as u32,
-                grid_rows: 1,
-                grid_cols: count,
-                row_base: 0,
-                scale_base: 0,
+            let count = n.div_ceil(block);
+            let runs = flat_geom(
+                n,
+                block,
+                geom.x_offset,
+                geom.scale_offset as usize,
                 count,
-                status_slot: slot as u32,
-                ..geom
+                slot,
+            );
+            let geom = Geom {
+                code_offset: geom.code_offset,
+                ..runs
             };
             (block, vec4, geom)
         } else {

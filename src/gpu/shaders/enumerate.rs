@@ -38,10 +38,11 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                             out.push((Kernel::Quantize, quantize_constants(&s, input, count)));
                         }
                         // Block level, and Tensor level with the tensor's scale given.
-                        for flat in [false, true] {
-                            if !quantize_blocks_applies(&s) {
-                                continue;
-                            }
+                        let flats = match quantize_blocks_applies(&s) {
+                            true => vec![false, true],
+                            false => vec![],
+                        };
+                        for flat in flats {
                             out.push((
                                 Kernel::QuantizeBlocks,
                                 quantize_blocks_constants(&s, input, flat),

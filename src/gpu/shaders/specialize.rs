@@ -83,7 +83,6 @@ pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: boo
     c
 }
 
-/// Constants of the one-pass `QuantizeBlocks` kernel.
 /// Constants of the one-pass kernels; `tensor_scale`: the tensor's scale is given (Tensor level,
 /// blocks that are runs of the flat chunk).
 pub fn quantize_blocks_constants(
