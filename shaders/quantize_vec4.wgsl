@@ -6,40 +6,11 @@
 // its words from the registers. It calls the same block_scale, zero_point and encode as
 // quantize_blocks.wgsl, so the results are identical; only the loads differ.
 
-@group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
-// Bindings 2-6 and `store_params` come from one_pass.wgsl.
+// src, load4 and flush4 come from src_vec4.wgsl; bindings 2-6 and `store_params` from
+// one_pass.wgsl.
 
 // vec4 per block: g.block_cols / 4, at most HELD (generated per kernel, see Kernel::QuantizeVec4).
 override VEC4S: u32 = 8u;
-
-// The f32 bits of one 16-bit input element (f16 and bf16 widen exactly).
-fn widen_bits(h: u32) -> u32 {
-    if (INPUT == DTYPE_F16) {
-        return bitcast<u32>(f16_bits_to_f32(h));
-    }
-    return h << 16u;
-}
-
-// The f32 bits of the block's elements 4k .. 4k + 3, its first load at `at`.
-fn load4(at: u32, k: u32) -> vec4<u32> {
-    if (INPUT == DTYPE_F32) {
-        return src[at + k];
-    }
-    let w = src[at + k / 2u];
-    let pair = select(w.zw, w.xy, k % 2u == 0u);
-    return vec4<u32>(
-        widen_bits(pair.x & 0xffffu),
-        widen_bits(pair.x >> 16u),
-        widen_bits(pair.y & 0xffffu),
-        widen_bits(pair.y >> 16u),
-    );
-}
-
-// common.wgsl's flush_subnormal on four lanes.
-fn flush4(b: vec4<u32>) -> vec4<f32> {
-    let tiny = (b & vec4<u32>(0x7f800000u)) == vec4<u32>(0u);
-    return bitcast<vec4<f32>>(select(b, b & vec4<u32>(0x80000000u), tiny));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

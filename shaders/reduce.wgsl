@@ -14,8 +14,7 @@ override OUT: u32 = OUT_SCALE;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 
-var<workgroup> part_lo: array<f32, WG>;
-var<workgroup> part_hi: array<f32, WG>;
+// workgroup_range comes from range_meet.wgsl.
 
 // (min, max) over the elements [start, height * width) of block `lb`, stepping by `step`.
 fn block_range(lb: u32, start: u32, step: u32) -> vec2<f32> {
@@ -71,18 +70,8 @@ fn main(
         return;
     }
     if (group >= g.count) { return; }
-    let r = block_range(group, lid, WG);
-    part_lo[lid] = r.x;
-    part_hi[lid] = r.y;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-        if (lid < stride) {
-            part_lo[lid] = min(part_lo[lid], part_lo[lid + stride]);
-            part_hi[lid] = max(part_hi[lid], part_hi[lid + stride]);
-        }
-        workgroupBarrier();
-    }
+    let r = workgroup_range(lid, block_range(group, lid, WG));
     if (lid == 0u) {
-        finish_block(group, vec2<f32>(part_lo[0], part_hi[0]));
+        finish_block(group, r);
     }
 }

@@ -12,8 +12,9 @@ fn chunked_equals_one_shot_on_small_tensors() {
     // A tiny binding window forces many chunks, exercising every chunk boundary rule.
     let mut small = GpuContext::new().unwrap();
     small.set_chunk_bytes(4096);
-    let cases: [(&[usize], &str); 8] = [
+    let cases: [(&[usize], &str); 9] = [
         (&[97, 53], "q8s:tensor:f32"),
+        (&[60, 64], "q4f:tensor:f16:affine"),
         (&[97, 53], "q4s:block32:f16"),
         (&[5, 37, 20], "q8f:block3x5:bf16"),
         (&[5, 37, 20], "q2s:block2x16:f32"),
@@ -35,13 +36,17 @@ fn chunked_equals_one_shot_on_small_tensors() {
             reference::dequantize(&chunked).unwrap()
         );
     }
-    // Non-finite values are still found with the right index across chunks.
-    let mut data = synth::normal(97 * 53, 1.0, 1);
-    data[4000] = f32::NAN;
-    let err = small
-        .quantize(&data, &[97, 53], &"q8s:tensor:f32".parse().unwrap())
-        .unwrap_err();
-    assert_eq!(err, wgquant::Error::NonFinite { index: 4000 });
+    // Non-finite values are still found with the right index across chunks, by the scalar and
+    // the vec4 first pass of the whole-tensor reduction (rows of 53 and of 48 elements).
+    for shape in [[97, 53], [107, 48]] {
+        let mut data = synth::normal(shape[0] * shape[1], 1.0, 1);
+        data[4000] = f32::NAN;
+        data[4001] = f32::INFINITY;
+        let err = small
+            .quantize(&data, &shape, &"q8s:tensor:f32".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(err, wgquant::Error::NonFinite { index: 4000 }, "{shape:?}");
+    }
 }
 
 #[test]

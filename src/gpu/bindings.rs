@@ -71,6 +71,8 @@ kernel_bindings! {
         1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 4 global_scale: ReadWrite,
         5 status: ReadWrite,
     }
+    /// `range_vec4.wgsl`: input, (min, max) pairs and the status words.
+    RangeBindings { 1 src: Read, 2 out: ReadWrite, 5 status: ReadWrite }
     /// `calibrate.wgsl`: as `reduce.wgsl`, less the global scale (NVFP4 is not calibrated).
     CalibrateBindings { 1 src: Read, 2 out: ReadWrite, 3 zeros: ReadWrite, 5 status: ReadWrite }
     /// `quantize.wgsl`.

@@ -4,15 +4,15 @@
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::gpu::bindings::{
-    CalibrateBindings, QuantizeBindings, QuantizeBlocksBindings, ReduceBindings,
+    CalibrateBindings, QuantizeBindings, QuantizeBlocksBindings, RangeBindings, ReduceBindings,
 };
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{workgroups, Chunk, Geom};
 use crate::gpu::shaders::{
     calibrate_constants, flat_block, quantize_blocks_constants, quantize_constants,
-    quantize_vec4_applies, quantize_vec4_constants, quantize_vec4_held, reduce_constants, DType,
-    Kernel, ReduceOut, PER_THREAD_MAX,
+    quantize_vec4_applies, quantize_vec4_constants, quantize_vec4_held, range_vec4_applies,
+    range_vec4_constants, reduce_constants, DType, Kernel, ReduceOut, PER_THREAD_MAX,
 };
 use crate::gpu::window::Window;
 use crate::layout::Layout;
@@ -120,8 +120,8 @@ impl QuantizeRun<'_> {
         Ok(())
     }
 
-    /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk; pass 2: one
-    /// workgroup reduces them to the tensor's scale, NVFP4's global scale, or (`Range`) the
+    /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk, with vec4 loads
+    /// where rows are whole ones (`RangeVec4`); pass 2: one workgroup reduces them to the tensor's scale, NVFP4's global scale, or (`Range`) the
     /// tensor's (min, max) into `range`.
     pub(super) fn whole_tensor(
         &self,
@@ -138,11 +138,18 @@ impl QuantizeRun<'_> {
         let partials = self
             .ctx
             .storage_buffer(total as u64 * 8, "wgquant partial ranges")?;
-        let pass1 = self.ctx.pipelines.get(
-            &self.ctx.device,
-            Kernel::Reduce,
-            &reduce_constants(self.scheme, self.x.dtype, ReduceOut::Range, false),
-        )?;
+        let vec4 = range_vec4_applies(self.layout.cols, self.x.dtype);
+        let (kernel, constants) = match vec4 {
+            true => (Kernel::RangeVec4, range_vec4_constants(self.x.dtype)),
+            false => (
+                Kernel::Reduce,
+                reduce_constants(self.scheme, self.x.dtype, ReduceOut::Range, false),
+            ),
+        };
+        let pass1 = self
+            .ctx
+            .pipelines
+            .get(&self.ctx.device, kernel, &constants)?;
         let (status, global, zeros) = (
             self.whole(self.status),
             self.whole(&self.out.global),
@@ -160,15 +167,25 @@ impl QuantizeRun<'_> {
                 count,
                 slot,
             );
-            let bindings = ReduceBindings {
-                src: (&self.x.buffer, xw),
-                out: (&partials, all),
-                zeros: (&self.out.zeros, zeros),
-                global_scale: (&self.out.global, global),
-                status: (self.status, status),
-            };
-            self.ctx
-                .dispatch(encoder, &pass1, &geom, &bindings, count as u32);
+            let (src, out, status) = (
+                (&self.x.buffer, xw),
+                (&partials, all),
+                (self.status, status),
+            );
+            let groups = count as u32;
+            if vec4 {
+                let bindings = RangeBindings { src, out, status };
+                self.ctx.dispatch(encoder, &pass1, &geom, &bindings, groups);
+            } else {
+                let bindings = ReduceBindings {
+                    src,
+                    out,
+                    zeros: (&self.out.zeros, zeros),
+                    global_scale: (&self.out.global, global),
+                    status,
+                };
+                self.ctx.dispatch(encoder, &pass1, &geom, &bindings, groups);
+            }
             offset += count;
         }
         self.reduce_pairs(encoder, &partials, total, out, range, chunks.len())

@@ -3,8 +3,9 @@
 use super::{
     calibrate_constants, copy_constants, dequantize_constants, fake_quantize_constants,
     gguf_constants, histogram_constants, quantize_blocks_applies, quantize_blocks_constants,
-    quantize_constants, quantize_vec4_constants, quantize_vec4_held, reduce_constants, Constants,
-    DType, ElementKind, GemvShape, Kernel, KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
+    quantize_constants, quantize_vec4_constants, quantize_vec4_held, range_vec4_constants,
+    reduce_constants, Constants, DType, ElementKind, GemvShape, Kernel, KernelEnum, ReduceOut,
+    WeightKind, VEC4_BLOCK_MAX,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -81,6 +82,9 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 }
             }
         }
+    }
+    for input in [DType::F32, DType::F16, DType::BF16] {
+        out.push((Kernel::RangeVec4, range_vec4_constants(input)));
     }
     for ty in GgufType::ALL {
         let quantize = match ty.is_k_quant() {

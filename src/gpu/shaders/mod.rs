@@ -16,7 +16,7 @@ use crate::gpu::bindings::{
     CalibrateBindings, CopyBindings, DequantizeBindings, FakeQuantizeBindings,
     GgufDequantizeBindings, GgufQuantizeBindings, HistogramBindings, IntMatmulBindings,
     KQuantizeBindings, KernelBindings, MatmulBindings, MatmulSrcBindings, QuantizeBindings,
-    QuantizeBlocksBindings, ReduceBindings, Slot, UNIFORM_SLOT,
+    QuantizeBlocksBindings, RangeBindings, ReduceBindings, Slot, UNIFORM_SLOT,
 };
 
 /// The kernel families.
@@ -24,6 +24,9 @@ use crate::gpu::bindings::{
 pub enum Kernel {
     /// Per-block (min, max) and scale (`shaders/reduce.wgsl`).
     Reduce,
+    /// Pass 1 of the whole-tensor reduction with vec4 loads, where rows are whole 16-byte loads
+    /// (`shaders/range_vec4.wgsl`).
+    RangeVec4,
     /// Quantize and pack (`shaders/quantize.wgsl`).
     Quantize,
     /// Range, scale, quantize and pack in one pass, one invocation per 1-D block of whole words
@@ -68,8 +71,9 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 34] = [
+    pub const ALL: [Kernel; 35] = [
         Kernel::Reduce,
+        Kernel::RangeVec4,
         Kernel::Quantize,
         Kernel::QuantizeBlocks,
         Kernel::QuantizeVec4 { held: 1 },
@@ -156,7 +160,9 @@ impl Kernel {
     /// Full WGSL source: preludes + kernel.
     pub fn source(self) -> String {
         let geometry = include_str!("../../../shaders/common.wgsl");
-        // Binding 1 as words; quantize_vec4.wgsl reads it as vec4 instead.
+        // Binding 1 as words; or as vec4 (src_vec4) for the kernels that load it so.
+        let src_vec4 = include_str!("../../../shaders/src_vec4.wgsl");
+        let range_meet = include_str!("../../../shaders/range_meet.wgsl");
         let common = concat!(
             include_str!("../../../shaders/common.wgsl"),
             "\n",
@@ -185,7 +191,12 @@ impl Kernel {
             }
         };
         let parts: Vec<&str> = match self {
-            Kernel::Reduce => vec![common, codec, include_str!("../../../shaders/reduce.wgsl")],
+            Kernel::Reduce => vec![
+                common,
+                codec,
+                range_meet,
+                include_str!("../../../shaders/reduce.wgsl"),
+            ],
             Kernel::Quantize => vec![
                 common,
                 codec,
@@ -199,9 +210,16 @@ impl Kernel {
             ],
             Kernel::QuantizeVec4 { .. } => vec![
                 geometry,
+                src_vec4,
                 codec,
                 one_pass,
                 include_str!("../../../shaders/quantize_vec4.wgsl"),
+            ],
+            Kernel::RangeVec4 => vec![
+                geometry,
+                src_vec4,
+                range_meet,
+                include_str!("../../../shaders/range_vec4.wgsl"),
             ],
             Kernel::Dequantize | Kernel::DequantizeVec4 => vec![
                 common,
@@ -325,6 +343,7 @@ impl Kernel {
     pub fn slots(self) -> Vec<Slot> {
         let rest = match self {
             Kernel::Reduce => ReduceBindings::SLOTS,
+            Kernel::RangeVec4 => RangeBindings::SLOTS,
             Kernel::Calibrate => CalibrateBindings::SLOTS,
             Kernel::Quantize => QuantizeBindings::SLOTS,
             Kernel::QuantizeBlocks | Kernel::QuantizeVec4 { .. } => QuantizeBlocksBindings::SLOTS,

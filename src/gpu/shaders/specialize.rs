@@ -73,6 +73,17 @@ pub fn reduce_constants(
     c
 }
 
+/// Whether `RangeVec4` takes pass 1 of a whole-tensor reduction of `input` with rows of `cols`:
+/// rows of whole 16-byte loads (so chunks, which start on rows, are too).
+pub fn range_vec4_applies(cols: usize, input: DType) -> bool {
+    cols.is_multiple_of(16 / input.bytes())
+}
+
+/// Constants of `RangeVec4`: the input's type alone.
+pub fn range_vec4_constants(input: DType) -> Constants {
+    vec![("INPUT", input.code())]
+}
+
 /// Constants of the quantize kernel; `count_clipped` counts elements outside the range.
 pub fn quantize_constants(scheme: &QuantScheme, input: DType, count_clipped: bool) -> Constants {
     let mut c = scheme_constants(scheme);
