@@ -122,7 +122,7 @@ pub const COPY_VEC4S: u32 = 8;
 pub const MATMUL_TILE: u32 = 64;
 
 /// Output columns of one float tiled-matmul workgroup (WGSL `MATMUL_TILE_N`): 16 invocations of
-/// 8 columns each.
+/// 8 columns each, over 8 invocations of 8 rows (`MATMUL_TILE`).
 pub const MATMUL_TILE_N: u32 = 128;
 
 /// The WGSL declarations of every enumerated override value (`const KIND_MINIFLOAT = 3u;`,
