@@ -313,6 +313,31 @@ fn repeated_call_compiles_nothing_new() {
     assert_eq!(q, q2);
 }
 
+/// The vec4 dequantize kernel with one and with four code words per invocation, one scale per
+/// invocation or one per word, against the reference (through `check`).
+#[test]
+fn dequantize_vec4_word_counts() {
+    use wgquant::gpu::shaders::{dequantize_vec4_applies, dequantize_vec4_shape};
+    let mut shapes_taken = std::collections::BTreeSet::new();
+    for shape in [[3usize, 24], [2, 96]] {
+        let data = random_data(shape[0] * shape[1], 5);
+        for level in [QuantLevel::Tensor, QuantLevel::block([8]), QuantLevel::block([32])] {
+            for scheme in schemes(level) {
+                if scheme.validate_for_shape(&shape).is_err() {
+                    continue;
+                }
+                let layout = wgquant::Layout::new(&scheme, &shape).unwrap();
+                if dequantize_vec4_applies(&layout) {
+                    shapes_taken.insert(dequantize_vec4_shape(&layout));
+                }
+                check(&data, &shape, &scheme);
+            }
+        }
+    }
+    let want = [(1, true), (4, false), (4, true)];
+    assert_eq!(shapes_taken.into_iter().collect::<Vec<_>>(), want);
+}
+
 /// The vec4 one-pass kernel (rows tiled by blocks of whole 16-byte loads) against the reference,
 /// for every scheme the one-pass kernels take, on f32, f16 and bf16 data with -0.0, subnormals
 /// and exact zeros, and with a NaN and an infinity reported at the reference's index.

@@ -6,7 +6,10 @@ use crate::gpu::bindings::DequantizeBindings;
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{plan_chunks, workgroups, Geom};
-use crate::gpu::shaders::{dequantize_constants, dequantize_vec4_applies, Kernel};
+use crate::gpu::shaders::{
+    dequantize_constants, dequantize_vec4_applies, dequantize_vec4_constants,
+    dequantize_vec4_shape, Kernel,
+};
 use crate::quantized::QuantizedTensor;
 use crate::scheme::QuantStore;
 
@@ -45,14 +48,23 @@ impl GpuContext {
         let layout = q.check()?;
         let y = self.storage_buffer(layout.len() as u64 * 4, "wgquant dequantized")?;
         if !layout.is_empty() {
-            let kernel = if dequantize_vec4_applies(&layout) {
-                Kernel::DequantizeVec4
-            } else {
-                Kernel::Dequantize
+            let (words, one_scale) = dequantize_vec4_shape(&layout);
+            let (kernel, constants, group) = match dequantize_vec4_applies(&layout) {
+                true => (
+                    Kernel::DequantizeVec4,
+                    dequantize_vec4_constants(&q.scheme, words, one_scale),
+                    words * layout.codes_per_word,
+                ),
+                false => (
+                    Kernel::Dequantize,
+                    dequantize_constants(&q.scheme),
+                    match q.scheme.store {
+                        QuantStore::U32 => layout.codes_per_word,
+                        QuantStore::Native => 4,
+                    },
+                ),
             };
-            let pipeline =
-                self.pipelines
-                    .get(&self.device, kernel, &dequantize_constants(&q.scheme))?;
+            let pipeline = self.pipelines.get(&self.device, kernel, &constants)?;
             let scope = self.scope();
             let mut encoder = self.device.create_command_encoder(&Default::default());
             for chunk in plan_chunks(&layout, &q.scheme.level, self.chunk_bytes)? {
@@ -74,11 +86,8 @@ impl GpuContext {
                     w_global,
                     y: (&y, yw),
                 };
-                // One invocation per code word (U32 store) or per 4 elements (Native).
-                let group = match q.scheme.store {
-                    QuantStore::U32 => layout.codes_per_word,
-                    QuantStore::Native => 4,
-                };
+                // One invocation per `group` elements: 1 or 4 code words (U32 store), or 4
+                // elements (Native).
                 let threads = (chunk.rows * layout.cols.div_ceil(group)) as u32;
                 self.dispatch(
                     &mut encoder,

@@ -1,11 +1,11 @@
 //! Every specialization the host can request, for the naga test that validates each.
 
 use super::{
-    calibrate_constants, copy_constants, dequantize_constants, fake_quantize_constants,
-    gguf_constants, histogram_constants, quantize_blocks_applies, quantize_blocks_constants,
-    quantize_constants, quantize_vec4_constants, quantize_vec4_held, range_vec4_constants,
-    reduce_constants, Constants, DType, ElementKind, GemvShape, Kernel, KernelEnum, ReduceOut,
-    WeightKind, VEC4_BLOCK_MAX,
+    calibrate_constants, copy_constants, dequantize_constants, dequantize_vec4_constants,
+    fake_quantize_constants, gguf_constants, histogram_constants, quantize_blocks_applies,
+    quantize_blocks_constants, quantize_constants, quantize_vec4_constants, quantize_vec4_held,
+    range_vec4_constants, reduce_constants, Constants, DType, ElementKind, GemvShape, Kernel,
+    KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -15,6 +15,7 @@ use crate::scheme::{QuantLevel, QuantMode, QuantParam, QuantScheme, QuantStore, 
 /// test can validate each with naga.
 pub fn all_specializations() -> Vec<(Kernel, Constants)> {
     let mut out = Vec::new();
+    let mut vec4_coded: Vec<Constants> = Vec::new();
     let modes = [
         QuantMode::Symmetric,
         QuantMode::Affine,
@@ -77,7 +78,13 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                     }
                     out.push((Kernel::Dequantize, dequantize_constants(&s)));
                     if s.store == QuantStore::U32 && s.codes_per_word().is_multiple_of(4) {
-                        out.push((Kernel::DequantizeVec4, dequantize_constants(&s)));
+                        vec4_coded.push(dequantize_constants(&s));
+                        for (words, one_scale) in [(1, true), (4, true), (4, false)] {
+                            out.push((
+                                Kernel::DequantizeVec4,
+                                dequantize_vec4_constants(&s, words, one_scale),
+                            ));
+                        }
                     }
                 }
             }
@@ -124,12 +131,8 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
             }
         }
     }
-    // The vec4 GEMV: f32 W, and coded W of whole vec4 words (the DequantizeVec4 schemes).
-    let vec4_coded: Vec<Constants> = out
-        .iter()
-        .filter(|(k, _)| *k == Kernel::DequantizeVec4)
-        .map(|(_, c)| c.clone())
-        .collect();
+    // The vec4 GEMV: f32 W, and coded W of whole vec4 words (vec4_coded: the DequantizeVec4
+    // schemes).
     let shapes = [(1, 128, true), (3, 32, false)].map(|(m, units, cpu)| {
         GemvShape::choose(m, units, 2, cpu).expect("a GEMV shape for 2 vec4 of x per unit")
     });

@@ -39,8 +39,8 @@ pub enum Kernel {
     QuantizeVec4 { held: u32 },
     /// Unpack and scale (`shaders/dequantize.wgsl`).
     Dequantize,
-    /// `Dequantize` with vec4 stores where rows are whole words of a multiple of 4 codes
-    /// (`shaders/dequantize_vec4.wgsl`).
+    /// `Dequantize` with vec4 loads and stores where rows are whole words of a multiple of 4
+    /// codes, one or four words per invocation (`shaders/dequantize_vec4.wgsl`).
     DequantizeVec4,
     /// GGUF blocks from f32 (`shaders/gguf.wgsl`, entry point `quantize`).
     GgufQuantize,
@@ -221,15 +221,17 @@ impl Kernel {
                 range_meet,
                 include_str!("../../../shaders/range_vec4.wgsl"),
             ],
-            Kernel::Dequantize | Kernel::DequantizeVec4 => vec![
+            Kernel::Dequantize => vec![
                 common,
                 codec,
                 weights,
-                if self == Kernel::Dequantize {
-                    include_str!("../../../shaders/dequantize.wgsl")
-                } else {
-                    include_str!("../../../shaders/dequantize_vec4.wgsl")
-                },
+                include_str!("../../../shaders/dequantize.wgsl"),
+            ],
+            Kernel::DequantizeVec4 => vec![
+                geometry,
+                codec,
+                weight_params,
+                include_str!("../../../shaders/dequantize_vec4.wgsl"),
             ],
             Kernel::GgufQuantize | Kernel::GgufDequantize => {
                 vec![

@@ -286,6 +286,30 @@ pub fn dequantize_constants(scheme: &QuantScheme) -> Constants {
     scheme_constants(scheme)
 }
 
+/// How `DequantizeVec4` takes `layout` (one of [`dequantize_vec4_applies`]): code words per
+/// invocation (a vec4 of them where rows are whole vec4 of words, else one) and whether they
+/// share one scale.
+pub fn dequantize_vec4_shape(layout: &crate::layout::Layout) -> (usize, bool) {
+    let words = match layout.cols.is_multiple_of(4 * layout.codes_per_word) {
+        true => 4,
+        false => 1,
+    };
+    let one_scale = layout
+        .block_cols
+        .is_multiple_of(words * layout.codes_per_word);
+    (words, one_scale)
+}
+
+/// Constants of `DequantizeVec4`: `words` per invocation, sharing one scale or not.
+pub fn dequantize_vec4_constants(scheme: &QuantScheme, words: usize, one_scale: bool) -> Constants {
+    let mut c = scheme_constants(scheme);
+    c.extend([
+        ("WORDS", words as f64),
+        ("ONE_SCALE", one_scale as u8 as f64),
+    ]);
+    c
+}
+
 /// Constants of the matmul, GEMV and integer kernels for a coded W of `scheme`.
 pub fn weight_constants(scheme: &QuantScheme) -> Constants {
     scheme_constants(scheme)
