@@ -1,9 +1,9 @@
 // What the one-pass quantize kernels (quantize_blocks.wgsl, quantize_vec4.wgsl) share: their
-// outputs, and storing a block's scale and zero point once its range is known.
+// outputs but the codes (binding 4, which each declares: as words, or as vec4 of them), and
+// storing a block's scale and zero point once its range is known.
 
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> zeros: array<u32>;
-@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
 // NVFP4's global scale, from the whole-tensor reduction before this pass.

@@ -3,7 +3,8 @@
 // block's range, writes its scale (and zero point), then encodes and packs its words. This fuses
 // reduce.wgsl and quantize.wgsl for the common case; the results are identical.
 
-// Bindings 2-6 and `store_params` come from one_pass.wgsl.
+// Bindings 2, 3, 5 and 6 and `store_params` come from one_pass.wgsl.
+@group(0) @binding(4) var<storage, read_write> codes: array<u32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -6,11 +6,23 @@
 // its words from the registers. It calls the same block_scale, zero_point and encode as
 // quantize_blocks.wgsl, so the results are identical; only the loads differ.
 
-// src, load4 and flush4 come from src_vec4.wgsl; bindings 2-6 and `store_params` from
-// one_pass.wgsl.
+// src, load4 and flush4 come from src_vec4.wgsl; bindings 2, 3, 5 and 6 and `store_params`
+// from one_pass.wgsl.
+// The code words, four to a vec4 (buffers and windows are whole vec4).
+@group(0) @binding(4) var<storage, read_write> codes: array<vec4<u32>>;
 
 // vec4 per block: g.block_cols / 4, at most HELD (generated per kernel, see Kernel::QuantizeVec4).
 override VEC4S: u32 = 8u;
+
+// Code word w of the block held in v.
+fn pack(v: ptr<function, array<vec4<f32>, HELD>>, w: u32, p: BlockParams) -> u32 {
+    var word = 0u;
+    for (var j = 0u; j < CPW; j++) {
+        let e = w * CPW + j;
+        word |= encode((*v)[e / 4u][e % 4u], p.sp, p.zero, p.global) << (j * BITS);
+    }
+    return word;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -58,12 +70,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let h = max(max(hi.x, hi.y), max(hi.z, hi.w));
     let p = store_params(lb, l, h);
     let first_word = g.code_offset + first / CPW;
-    for (var w = 0u; w < 4u * VEC4S / CPW; w++) {
-        var word = 0u;
-        for (var j = 0u; j < CPW; j++) {
-            let e = w * CPW + j;
-            word |= encode(v[e / 4u][e % 4u], p.sp, p.zero, p.global) << (j * BITS);
+    let words = 4u * VEC4S / CPW;
+    if (words % 4u == 0u && first_word % 4u == 0u) {
+        // Whole vec4 of words: one store each.
+        for (var w = 0u; w < words; w += 4u) {
+            codes[(first_word + w) / 4u] = vec4<u32>(
+                pack(&v, w, p), pack(&v, w + 1u, p), pack(&v, w + 2u, p), pack(&v, w + 3u, p),
+            );
         }
-        codes[first_word + w] = word;
+    } else {
+        for (var w = 0u; w < words; w++) {
+            codes[(first_word + w) / 4u][(first_word + w) % 4u] = pack(&v, w, p);
+        }
     }
 }

@@ -321,7 +321,11 @@ fn dequantize_vec4_word_counts() {
     let mut shapes_taken = std::collections::BTreeSet::new();
     for shape in [[3usize, 24], [2, 96]] {
         let data = random_data(shape[0] * shape[1], 5);
-        for level in [QuantLevel::Tensor, QuantLevel::block([8]), QuantLevel::block([32])] {
+        for level in [
+            QuantLevel::Tensor,
+            QuantLevel::block([8]),
+            QuantLevel::block([32]),
+        ] {
             for scheme in schemes(level) {
                 if scheme.validate_for_shape(&shape).is_err() {
                     continue;

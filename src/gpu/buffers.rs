@@ -145,7 +145,8 @@ impl GpuContext {
 
     /// A zeroed storage buffer of at least `bytes` (rounded up to 4, never empty).
     pub(crate) fn storage_buffer(&self, bytes: u64, label: &str) -> Result<wgpu::Buffer> {
-        let size = bytes.max(4).next_multiple_of(4);
+        // Whole 16-byte words, so that kernels may bind any buffer as vec4.
+        let size = bytes.max(4).next_multiple_of(16);
         self.check_buffer_size(size, label)?;
         // Its own scope, so that running out of memory is reported here as OutOfMemory.
         let scope = self.scope();
@@ -159,11 +160,11 @@ impl GpuContext {
         Ok(buffer)
     }
 
-    /// A storage buffer holding `bytes`, padded to a multiple of 4.
+    /// A storage buffer holding `bytes`, padded to a multiple of 16 (as `storage_buffer`).
     pub(crate) fn buffer_from_bytes(&self, bytes: &[u8], label: &str) -> Result<wgpu::Buffer> {
         self.check_buffer_size(bytes.len() as u64, label)?;
         let scope = self.scope();
-        let buffer = if bytes.len().is_multiple_of(4) && !bytes.is_empty() {
+        let buffer = if bytes.len().is_multiple_of(16) && !bytes.is_empty() {
             self.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(label),
@@ -172,7 +173,7 @@ impl GpuContext {
                 })
         } else {
             let mut padded = bytes.to_vec();
-            padded.resize(bytes.len().max(4).next_multiple_of(4), 0);
+            padded.resize(bytes.len().max(4).next_multiple_of(16), 0);
             self.device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some(label),

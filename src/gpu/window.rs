@@ -15,9 +15,11 @@ impl Window {
     pub fn new(buffer: &wgpu::Buffer, first: u64, count: u64, elem_bytes: u64, align: u64) -> Self {
         let start = first * elem_bytes;
         let offset = start / align * align;
+        // Whole 16-byte words (buffers are padded to them), so that a kernel may bind the
+        // window as vec4.
         let end = ((first + count) * elem_bytes)
-            .next_multiple_of(4)
-            .max(offset + 4);
+            .next_multiple_of(16)
+            .max(offset + 16);
         Window {
             offset,
             size: end.min(buffer.size()) - offset,
