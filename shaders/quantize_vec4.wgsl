@@ -71,8 +71,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let p = store_params(lb, l, h);
     let first_word = g.code_offset + first / CPW;
     let words = 4u * VEC4S / CPW;
-    if (words % 4u == 0u && first_word % 4u == 0u) {
-        // Whole vec4 of words: one store each.
+    // Whole vec4 of integer words: one store each. The longer minifloat and NF4 encodings
+    // stay a word at a time, which measured faster (benches/NOTES.md item 24).
+    let int = KIND == KIND_INT || KIND == KIND_AFFINE;
+    if (int && words % 4u == 0u && first_word % 4u == 0u) {
         for (var w = 0u; w < words; w += 4u) {
             codes[(first_word + w) / 4u] = vec4<u32>(
                 pack(&v, w, p), pack(&v, w + 1u, p), pack(&v, w + 2u, p), pack(&v, w + 3u, p),
