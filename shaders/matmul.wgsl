@@ -94,7 +94,8 @@ fn main(
                 let k = k0 + kq + c;
                 let valid = vec4<bool>(k < d.k, k + 1u < d.k, k + 2u < d.k, k + 3u < d.k);
                 let v = vec4<f32>(vals[c], vals[c + 1u], vals[c + 2u], vals[c + 3u]);
-                b_tile[r * ROW + (kq + c) / 4u] = select(vec4<f32>(0.0), v, valid & vec4<bool>(inside));
+                let keep = valid & vec4<bool>(inside);
+                b_tile[r * ROW + (kq + c) / 4u] = select(vec4<f32>(0.0), v, keep);
             }
         }
         workgroupBarrier();

@@ -143,7 +143,7 @@ impl GpuContext {
         Ok(())
     }
 
-    /// A zeroed storage buffer of at least `bytes` (rounded up to 4, never empty).
+    /// A zeroed storage buffer of at least `bytes` (rounded up to 16, never empty).
     pub(crate) fn storage_buffer(&self, bytes: u64, label: &str) -> Result<wgpu::Buffer> {
         // Whole 16-byte words, so that kernels may bind any buffer as vec4.
         let size = bytes.max(4).next_multiple_of(16);

@@ -121,8 +121,8 @@ impl QuantizeRun<'_> {
     }
 
     /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk, with vec4 loads
-    /// where rows are whole ones (`RangeVec4`); pass 2: one workgroup reduces them to the tensor's scale, NVFP4's global scale, or (`Range`) the
-    /// tensor's (min, max) into `range`.
+    /// where rows are whole ones (`RangeVec4`); pass 2: one workgroup reduces them to the
+    /// tensor's scale, NVFP4's global scale, or (`Range`) the tensor's (min, max) into `range`.
     pub(super) fn whole_tensor(
         &self,
         encoder: &mut wgpu::CommandEncoder,
