@@ -130,6 +130,13 @@ fn foreign_buffer_checks() {
     let small = storage_only(16);
     let err = wgquant::GpuTensor::from_buffer(small, &[8], wgquant::DType::F32).unwrap_err();
     assert!(matches!(err, Error::Shape(_)));
+    // 5 f32 fill 20 bytes, but the kernels read whole 16-byte words.
+    let err = wgquant::GpuTensor::from_buffer(storage_only(20), &[5], wgquant::DType::F32);
+    assert!(
+        matches!(err, Err(Error::Shape(ref m)) if m.contains("16")),
+        "{err:?}"
+    );
+    assert!(wgquant::GpuTensor::from_buffer(storage_only(32), &[5], wgquant::DType::F32).is_ok());
 }
 
 #[test]

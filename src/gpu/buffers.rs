@@ -55,15 +55,17 @@ impl GpuTensor {
     }
 
     /// Wraps a buffer the caller filled, e.g. the output of their own kernel. It needs
-    /// `STORAGE` usage (and `COPY_SRC` to be read back) and at least `len * dtype.bytes()` bytes.
+    /// `STORAGE` usage (and `COPY_SRC` to be read back) and at least `len * dtype.bytes()` bytes
+    /// rounded up to a multiple of 16 (kernels read whole 16-byte words).
     pub fn from_buffer(buffer: wgpu::Buffer, shape: &[usize], dtype: DType) -> Result<Self> {
         let need = shape
             .iter()
             .try_fold(dtype.bytes() as u64, |a, &d| a.checked_mul(d as u64))
             .ok_or_else(|| Error::Shape(format!("shape {shape:?} has too many elements")))?;
-        if buffer.size() < need {
+        if buffer.size() < need.max(4).next_multiple_of(16) {
             return Err(Error::Shape(format!(
-                "buffer of {} bytes is too small for shape {shape:?} of {dtype:?} ({need} bytes)",
+                "buffer of {} bytes is too small for shape {shape:?} of {dtype:?} ({need} bytes, \
+                 padded to a multiple of 16)",
                 buffer.size()
             )));
         }
@@ -104,8 +106,9 @@ pub struct GpuQuantizedTensor {
 }
 
 impl GpuQuantizedTensor {
-    /// Checks that the (public) buffers are large enough for the scheme and shape, and returns
-    /// the geometry; every function that reads the tensor calls this first.
+    /// Checks that the (public) buffers are large enough for the scheme and shape (the codes
+    /// padded to a multiple of 16 bytes, which kernels read as vec4), and returns the geometry;
+    /// every function that reads the tensor calls this first.
     pub fn check(&self) -> Result<crate::layout::Layout> {
         let layout = crate::layout::Layout::new(&self.scheme, &self.shape)?;
         let blocks = layout.num_blocks() as u64;
@@ -114,7 +117,8 @@ impl GpuQuantizedTensor {
         } else {
             0
         };
-        let short = self.codes.size() < layout.code_words() as u64 * 4
+        let codes = (layout.code_words() as u64 * 4).max(4).next_multiple_of(16);
+        let short = self.codes.size() < codes
             || self.scales.size() < blocks * 4
             || self.zeros.size() < zeros * 4
             || self.global.size() < 4;
