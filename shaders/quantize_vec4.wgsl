@@ -42,7 +42,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let f = flush4(load4(at, k));
         v[k] = f;
         if (KIND == KIND_AFFINE) {
-            let ok = (bitcast<vec4<u32>>(f) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+            let ok = finite4(f);
             amax = max(amax, select(vec4<u32>(0x7f800000u), vec4<u32>(0u), ok));
             lo = min(lo, select(vec4<f32>(F32_MAX), f, ok));
             hi = max(hi, select(vec4<f32>(-F32_MAX), f, ok));
@@ -73,8 +73,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let words = 4u * VEC4S / CPW;
     // Whole vec4 of integer words: one store each. The longer minifloat and NF4 encodings
     // stay a word at a time, which measured faster (benches/NOTES.md item 24).
-    let int = KIND == KIND_INT || KIND == KIND_AFFINE;
-    if (int && words % 4u == 0u && first_word % 4u == 0u) {
+    let integer = KIND == KIND_INT || KIND == KIND_AFFINE;
+    if (integer && words % 4u == 0u && first_word % 4u == 0u) {
         for (var w = 0u; w < words; w += 4u) {
             codes[(first_word + w) / 4u] = vec4<u32>(
                 pack(&v, w, p), pack(&v, w + 1u, p), pack(&v, w + 2u, p), pack(&v, w + 3u, p),

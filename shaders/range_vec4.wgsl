@@ -3,7 +3,7 @@
 // elements, one workgroup per run, adjacent lanes reading adjacent vec4, and the chunk's first
 // NaN or infinity. Min and max do not depend on the order, so the pairs are reduce.wgsl's.
 
-// src and load4 come from src_vec4.wgsl, workgroup_range from range_meet.wgsl.
+// src, load4, flush4 and finite4 come from src_vec4.wgsl, workgroup_range from range_meet.wgsl.
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 // Per chunk: [first non-finite element (chunk-local), first overflowing block (chunk-local)].
 @group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;
@@ -27,7 +27,7 @@ fn main(
         for (var h = 0u; h < per; h++) {
             let k = per * s + h;
             let f = flush4(load4(at, k));
-            let ok = (bitcast<vec4<u32>>(f) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+            let ok = finite4(f);
             if (!all(ok)) {
                 // Rare: the first NaN or infinity of these four.
                 let i = select(select(select(3u, 2u, !ok.z), 1u, !ok.y), 0u, !ok.x);

@@ -28,6 +28,11 @@ fn load4(at: u32, k: u32) -> vec4<u32> {
     );
 }
 
+// common.wgsl's is_finite_bits on four lanes.
+fn finite4(f: vec4<f32>) -> vec4<bool> {
+    return (bitcast<vec4<u32>>(f) & vec4<u32>(0x7f800000u)) != vec4<u32>(0x7f800000u);
+}
+
 // common.wgsl's flush_subnormal on four lanes.
 fn flush4(b: vec4<u32>) -> vec4<f32> {
     let tiny = (b & vec4<u32>(0x7f800000u)) == vec4<u32>(0u);

@@ -150,11 +150,7 @@ impl QuantizeRun<'_> {
             .ctx
             .pipelines
             .get(&self.ctx.device, kernel, &constants)?;
-        let (status, global, zeros) = (
-            self.whole(self.status),
-            self.whole(&self.out.global),
-            self.whole(&self.out.zeros),
-        );
+        let status = self.whole(self.status);
         let all = self.whole(&partials);
         let mut offset = 0;
         for (slot, (chunk, &count)) in chunks.iter().zip(&counts).enumerate() {
@@ -180,8 +176,8 @@ impl QuantizeRun<'_> {
                 let bindings = ReduceBindings {
                     src,
                     out,
-                    zeros: (&self.out.zeros, zeros),
-                    global_scale: (&self.out.global, global),
+                    zeros: (&self.out.zeros, self.whole(&self.out.zeros)),
+                    global_scale: (&self.out.global, self.whole(&self.out.global)),
                     status,
                 };
                 self.ctx.dispatch(encoder, &pass1, &geom, &bindings, groups);
