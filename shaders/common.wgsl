@@ -28,6 +28,13 @@ struct Geom {
     status_slot: u32,  // this chunk's pair of status words
     aux: u32,          // a kernel's own parameter (the histogram's bins / amax as f32 bits)
     _pad: u32,
+    // div_by's pairs for the fields above, so that locating a block or element never divides.
+    div_cols: vec2<u32>,
+    div_mat_rows: vec2<u32>,
+    div_block_rows: vec2<u32>,
+    div_block_cols: vec2<u32>,
+    div_grid_rows: vec2<u32>,
+    div_grid_cols: vec2<u32>,
 }
 
 @group(0) @binding(0) var<uniform> g: Geom;
@@ -84,6 +91,30 @@ fn flush_subnormal(x: f32) -> f32 {
     return select(x, bitcast<f32>(b & 0x80000000u), (b & 0x7f800000u) == 0u);
 }
 
+// The high 32 bits of the 64-bit product a * b, from 16-bit halves (WGSL has no mulhi).
+fn mul_hi(a: u32, b: u32) -> u32 {
+    let al = a & 0xffffu;
+    let ah = a >> 16u;
+    let bl = b & 0xffffu;
+    let bh = b >> 16u;
+    let lh = al * bh;
+    let hl = ah * bl;
+    let mid = ((al * bl) >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+    return ah * bh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+}
+
+// n / d for the pair dv = divisor(d) of src/gpu/bindings.rs, exact for every n: integer
+// division is emulated in tens of instructions on GPUs and runs one lane at a time on lavapipe.
+// A power of two (multiplier 1) is a shift; the branch is uniform.
+fn div_by(n: u32, dv: vec2<u32>) -> u32 {
+    if (dv.x == 1u) {
+        return n >> dv.y;
+    }
+    let t = mul_hi(n, dv.x);
+    let sh1 = min(dv.y, 1u);
+    return (t + ((n - t) >> sh1)) >> (dv.y - sh1);
+}
+
 // Where block `block` (counted from g.scale_base) lies: its first chunk row and column, and its
 // height and width (edge blocks are partial).
 struct BlockSpan {
@@ -95,10 +126,10 @@ struct BlockSpan {
 
 fn block_span(lb: u32) -> BlockSpan {
     let block = g.scale_base + lb;
-    let t = block / g.grid_cols;
-    let m = t / g.grid_rows;
-    let r0 = (t % g.grid_rows) * g.block_rows;
-    let c0 = (block % g.grid_cols) * g.block_cols;
+    let t = div_by(block, g.div_grid_cols);
+    let m = div_by(t, g.div_grid_rows);
+    let r0 = (t - m * g.grid_rows) * g.block_rows;
+    let c0 = (block - t * g.grid_cols) * g.block_cols;
     return BlockSpan(
         m * g.mat_rows + r0 - g.row_base,
         c0,
@@ -120,8 +151,9 @@ fn block_element(span: BlockSpan, i: u32) -> u32 {
 // Index into the bound scale window of the block holding (chunk row, col).
 fn scale_index(row: u32, col: u32) -> u32 {
     let tr = g.row_base + row;
-    let m = tr / g.mat_rows;
-    let r = tr % g.mat_rows;
-    let block = (m * g.grid_rows + r / g.block_rows) * g.grid_cols + col / g.block_cols;
+    let m = div_by(tr, g.div_mat_rows);
+    let r = tr - m * g.mat_rows;
+    let block = (m * g.grid_rows + div_by(r, g.div_block_rows)) * g.grid_cols
+        + div_by(col, g.div_block_cols);
     return g.scale_offset + block - g.scale_base;
 }

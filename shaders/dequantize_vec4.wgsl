@@ -38,8 +38,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let t = work_item(gid, nwg, WG);
     let per_row = g.cols / (WORDS * CPW);
     if (t >= g.rows * per_row) { return; }
-    let row = t / per_row;
-    let k = (t % per_row) * WORDS * CPW;
+    let e = t * WORDS * CPW;
+    let row = div_by(e, g.div_cols);
+    let k = e - row * g.cols;
     // Rows are whole words, so the invocation's first word is WORDS t into the chunk's.
     let first = g.code_offset + WORDS * t;
     var q = src[first / 4u];

@@ -15,8 +15,8 @@ struct Element {
 }
 
 fn element(e: u32) -> Element {
-    let row = e / g.cols;
-    let col = e % g.cols;
+    let row = div_by(e, g.div_cols);
+    let col = e - row * g.cols;
     let b = scale_index(row, col);
     var zero = 0u;
     if (KIND == KIND_AFFINE) {

@@ -17,7 +17,7 @@ fn row_scale_base(n: u32) -> u32 {
 }
 
 fn unit_block(k: u32) -> u32 {
-    return k / g.block_cols;
+    return div_by(k, g.div_block_cols);
 }
 
 fn unit_scale(b: u32) -> UnitScale {

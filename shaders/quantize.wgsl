@@ -39,8 +39,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if (flat >= g.rows * g.cols) {
                 break;
             }
-            row = flat / g.cols;
-            col = flat % g.cols;
+            row = div_by(flat, g.div_cols);
+            col = flat - row * g.cols;
         } else if (col >= g.cols) {
             break;
         }

@@ -142,6 +142,51 @@ pub(crate) struct Geom {
     /// A kernel's own parameter (`aux` in WGSL).
     pub aux: u32,
     pub _pad: u32,
+    /// [`divisor`] of the field named after `div_`, set by [`Uniform::finish`] at dispatch.
+    pub div_cols: [u32; 2],
+    pub div_mat_rows: [u32; 2],
+    pub div_block_rows: [u32; 2],
+    pub div_block_cols: [u32; 2],
+    pub div_grid_rows: [u32; 2],
+    pub div_grid_cols: [u32; 2],
+}
+
+/// A kernel's binding-0 uniform as it is uploaded: `finish` fills what the host derives from
+/// the other fields, so that no caller can forget it.
+pub(crate) trait Uniform: bytemuck::Pod {
+    fn finish(&self) -> Self {
+        *self
+    }
+}
+
+impl Uniform for Geom {
+    fn finish(&self) -> Self {
+        Geom {
+            div_cols: divisor(self.cols),
+            div_mat_rows: divisor(self.mat_rows),
+            div_block_rows: divisor(self.block_rows),
+            div_block_cols: divisor(self.block_cols),
+            div_grid_rows: divisor(self.grid_rows),
+            div_grid_cols: divisor(self.grid_cols),
+            ..*self
+        }
+    }
+}
+
+impl Uniform for CopyDims {}
+
+/// `[m, l]` such that common.wgsl's `div_by(n, [m, l])` is `n / d` for every u32 `n`: one
+/// multiply-high and two shifts instead of an integer division, which GPUs emulate in tens of
+/// instructions and lavapipe runs one lane at a time (Granlund and Montgomery, "Division by
+/// invariant integers using multiplication", 1994, figure 4.1): `l = ceil(log2 d)`,
+/// `m = floor(2^32 (2^l - d) / d) + 1`. `d = 0` gets `[1, 0]`, so `n / 0 = n` as in WGSL.
+pub(crate) fn divisor(d: u32) -> [u32; 2] {
+    if d == 0 {
+        return [1, 0];
+    }
+    let l = 32 - (d - 1).leading_zeros();
+    let m = ((1u64 << 32) * ((1u64 << l) - d as u64)) / d as u64 + 1;
+    [m as u32, l]
 }
 
 /// Mirror of `struct Dims` in `shaders/linear.wgsl` (matmul and GEMV).
@@ -221,6 +266,12 @@ pub fn uniform_layouts() -> Vec<UniformLayout> {
             status_slot,
             aux,
             _pad,
+            div_cols,
+            div_mat_rows,
+            div_block_rows,
+            div_block_cols,
+            div_grid_rows,
+            div_grid_cols,
         }),
         uniform_layout!(Dims {
             m,
@@ -249,4 +300,52 @@ pub fn uniform_layouts() -> Vec<UniformLayout> {
             _pad2,
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::divisor;
+
+    /// common.wgsl's `div_by`, with a 64-bit product for its `mul_hi`.
+    fn div_by(n: u32, [m, l]: [u32; 2]) -> u32 {
+        let t = ((n as u64 * m as u64) >> 32) as u32;
+        let sh1 = l.min(1);
+        (t + ((n - t) >> sh1)) >> (l - sh1)
+    }
+
+    #[test]
+    fn divisor_divides_exactly() {
+        let mut ds: Vec<u32> = (1..=4100).collect();
+        for b in 12..32 {
+            ds.extend([(1u32 << b) - 1, 1 << b, (1 << b) + 1, 3 << (b - 1)]);
+        }
+        ds.extend([
+            u32::MAX,
+            u32::MAX - 1,
+            0x8000_0001,
+            4_294_967_291,
+            1_000_000_007,
+        ]);
+        let mut seed = 0x9e37_79b9u32;
+        for &d in &ds {
+            let mut ns = vec![0, 1, d - 1, d, d.wrapping_add(1), u32::MAX, u32::MAX - 1];
+            ns.push(u32::MAX / d * d);
+            ns.push((u32::MAX / d * d).wrapping_sub(1));
+            for _ in 0..64 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                ns.push(seed);
+                ns.push(seed % (d.saturating_mul(8)).max(1));
+            }
+            for n in ns {
+                assert_eq!(div_by(n, divisor(d)), n / d, "{n} / {d}");
+            }
+        }
+        assert_eq!(
+            div_by(12345, divisor(0)),
+            12345,
+            "n / 0 = n, as WGSL defines it"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::gpu::bindings::Geom;
-use crate::gpu::bindings::{Bound, KernelBindings, UNIFORM_SLOT};
+use crate::gpu::bindings::{Bound, KernelBindings, Uniform, UNIFORM_SLOT};
 use crate::gpu::buffers::GpuQuantizedTensor;
 use crate::gpu::context::GpuContext;
 use crate::gpu::pipelines::Pipeline;
@@ -145,7 +145,7 @@ impl GpuContext {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
-        uniform: &impl bytemuck::Pod,
+        uniform: &impl Uniform,
         bindings: &impl KernelBindings<'a>,
         groups: u32,
     ) {
@@ -159,7 +159,7 @@ impl GpuContext {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         pipeline: &Pipeline,
-        uniform: &impl bytemuck::Pod,
+        uniform: &impl Uniform,
         bindings: &B,
         grid: [u32; 2],
     ) {
@@ -169,7 +169,7 @@ impl GpuContext {
             "bindings of {:?}",
             pipeline.kernel
         );
-        let uniform = self.uniform(bytemuck::bytes_of(uniform));
+        let uniform = self.uniform(bytemuck::bytes_of(&uniform.finish()));
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: UNIFORM_SLOT.binding,
             resource: uniform.as_entire_binding(),
