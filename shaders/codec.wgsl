@@ -169,20 +169,14 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
         if (sp != 0.0) {
             v = x / sp;
         }
-        // The reference scans all 16 codes and keeps the first nearest. The distances fall and
-        // then rise along the sorted codebook, so that code is the one after the midpoints below
-        // v, or a neighbour where v lies within rounding of a midpoint: count the midpoints,
-        // then scan the neighbours the same way.
-        var i = 0u;
-        for (var j = 0u; j < 15u; j++) {
-            i += u32(v > 0.5 * (NF4[j] + NF4[j + 1u]));
-        }
-        let last = min(i + 1u, 15u);
-        var best = max(i, 1u) - 1u;
-        for (var c = best + 1u; c <= last; c++) {
-            if (abs(v - NF4[c]) < abs(v - NF4[best])) {
-                best = c;
-            }
+        // The reference's scan of all 16 codes, keeping the first nearest, unrolled so that
+        // every index is a constant (a run-time index reads the table from memory).
+        var best = 0u;
+        var best_d = abs(v - NF4[0]);
+        for (var c = 1u; c < 16u; c++) {
+            let dc = abs(v - NF4[c]);
+            best = select(best, c, dc < best_d);
+            best_d = min(best_d, dc);
         }
         return best;
     }
