@@ -62,28 +62,24 @@ fn mf_magnitude(code: u32, mbits: u32, bias: i32) -> f32 {
     return ldexp(f32((1u << mbits) + m), e - bias - i32(mbits));
 }
 
-// Round to nearest even, saturating at max_code; the sign bit follows v's sign bit.
+// Round to nearest even, saturating at max_code; the sign bit follows v's sign bit. One path
+// for every magnitude, without branches: the significand (with its implicit bit) shifted right
+// to the code's last mantissa bit, further below the normal range, where codes are multiples
+// of the smallest subnormal; a carry out of the mantissa moves the exponent up, and NaN or inf
+// saturate as the largest magnitudes do.
 fn mf_encode(v: f32, ebits: u32, mbits: u32, bias: i32, max_code: u32) -> u32 {
     let sign = select(0u, 1u << (ebits + mbits), (bitcast<u32>(v) & 0x80000000u) != 0u);
-    let a = abs(v);
-    if (a >= mf_magnitude(max_code, mbits, bias)) {
-        return sign | max_code;
-    }
-    let b = bitcast<u32>(a);
-    let e = i32((b >> 23u) & 0xffu) - 127;
-    if (e < 1 - bias) {
-        // The format's subnormals: a multiple of 2^(1 - bias - mbits), exact scaling, then RNE.
-        return sign | u32(round(ldexp(a, bias - 1 + i32(mbits))));
-    }
-    let shift = 23u - mbits;
-    let m = b & 0x7fffffu;
-    var q = m >> shift;
-    let rem = m & ((1u << shift) - 1u);
-    let half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (q & 1u) == 1u)) {
-        q += 1u;
-    }
-    return sign | min((u32(e + bias) << mbits) + q, max_code);
+    let b = bitcast<u32>(v) & 0x7fffffffu;
+    let field = b >> 23u;
+    let sig = (b & 0x7fffffu) | select(0x800000u, 0u, field == 0u);
+    let e = max(i32(field), 1) - 127;
+    let s = min(23u - mbits + u32(max(1 - bias - e, 0)), 25u);
+    let q = sig >> s;
+    let rem = sig & ((1u << s) - 1u);
+    let half = 1u << (s - 1u);
+    let up = (rem > half) | ((rem == half) & ((q & 1u) == 1u));
+    let exponent = u32(max(e + bias - 1, 0)) << mbits;
+    return sign | min(exponent + q + u32(up), max_code);
 }
 
 fn mf_decode(code: u32, ebits: u32, mbits: u32, bias: i32) -> f32 {

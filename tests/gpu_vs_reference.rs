@@ -209,6 +209,56 @@ fn exact_ties_round_half_to_even() {
 }
 
 #[test]
+fn minifloat_ties_and_range_edges() {
+    // With the block maximum at the format's largest magnitude an MX (E8M0) scale is exactly 1,
+    // so each value below reaches the encoder unchanged: every code's magnitude, every midpoint
+    // between neighbouring codes (a tie, which goes to the even code), the f32 values either side
+    // of it, values below half the smallest subnormal and values past the largest magnitude.
+    for (name, mbits, bias, max_code) in [
+        ("e4m3", 3u32, 7, 0x7e),
+        ("e5m2", 2, 15, 0x7b),
+        ("e2m1", 1, 1, 7),
+    ] {
+        let magnitude = |c: u32| -> f32 {
+            let (e, m) = ((c >> mbits) as i32, (c & ((1 << mbits) - 1)) as f32);
+            if e == 0 {
+                m * 2f32.powi(1 - bias - mbits as i32)
+            } else {
+                (m + (1 << mbits) as f32) * 2f32.powi(e - bias - mbits as i32)
+            }
+        };
+        let max = magnitude(max_code);
+        let tiny = magnitude(1);
+        let mut values = vec![
+            tiny / 2.0,
+            tiny / 4.0,
+            tiny * 0.49,
+            max * 1.0625,
+            max * 1.5,
+            max * 4.0,
+        ];
+        for c in 0..max_code {
+            let mid = (magnitude(c) + magnitude(c + 1)) / 2.0;
+            values.extend([
+                magnitude(c),
+                mid,
+                f32::from_bits(mid.to_bits() - 1),
+                f32::from_bits(mid.to_bits() + 1),
+            ]);
+        }
+        let signed: Vec<f32> = values.iter().flat_map(|&v| [v, -v]).collect();
+        let mut data = Vec::new();
+        for chunk in signed.chunks(31) {
+            data.push(max);
+            data.extend_from_slice(chunk);
+            data.resize(data.len().next_multiple_of(32), 0.0);
+        }
+        let scheme: QuantScheme = format!("{name}:block32:e8m0").parse().unwrap();
+        check(&data, &[data.len() / 32, 32], &scheme);
+    }
+}
+
+#[test]
 fn nf4_codes_at_the_codebook_midpoints() {
     // amax 1 with F32 scales gives scale 1, so x / scale is x: each midpoint between neighbouring
     // NF4 values and the f32 values either side of it, where the nearest code changes (the GPU
