@@ -214,21 +214,10 @@ fn minifloat_ties_and_range_edges() {
     // so each value below reaches the encoder unchanged: every code's magnitude, every midpoint
     // between neighbouring codes (a tie, which goes to the even code), the f32 values either side
     // of it, values below half the smallest subnormal and values past the largest magnitude.
-    for (name, mbits, bias, max_code) in [
-        ("e4m3", 3u32, 7, 0x7e),
-        ("e5m2", 2, 15, 0x7b),
-        ("e2m1", 1, 1, 7),
-    ] {
-        let magnitude = |c: u32| -> f32 {
-            let (e, m) = ((c >> mbits) as i32, (c & ((1 << mbits) - 1)) as f32);
-            if e == 0 {
-                m * 2f32.powi(1 - bias - mbits as i32)
-            } else {
-                (m + (1 << mbits) as f32) * 2f32.powi(e - bias - mbits as i32)
-            }
-        };
-        let max = magnitude(max_code);
-        let tiny = magnitude(1);
+    use wgquant::format::minifloat::{E2M1, E4M3, E5M2};
+    for (name, fmt) in [("e4m3", E4M3), ("e5m2", E5M2), ("e2m1", E2M1)] {
+        let max = fmt.max_finite();
+        let tiny = fmt.decode(1);
         let mut values = vec![
             tiny / 2.0,
             tiny / 4.0,
@@ -237,10 +226,10 @@ fn minifloat_ties_and_range_edges() {
             max * 1.5,
             max * 4.0,
         ];
-        for c in 0..max_code {
-            let mid = (magnitude(c) + magnitude(c + 1)) / 2.0;
+        for c in 0..fmt.max_code {
+            let mid = (fmt.decode(c) + fmt.decode(c + 1)) / 2.0;
             values.extend([
-                magnitude(c),
+                fmt.decode(c),
                 mid,
                 f32::from_bits(mid.to_bits() - 1),
                 f32::from_bits(mid.to_bits() + 1),
