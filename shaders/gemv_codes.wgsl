@@ -4,6 +4,11 @@
 
 alias UnitScale = WeightScale;
 
+// The scales again, as vec4: where UPB (gemv_vec4.wgsl) > 0, a lane loads each quad of its
+// blocks' scales once per column (a load costs the same for one value or four on lavapipe, and
+// is one instruction instead of four on GPUs).
+@group(0) @binding(9) var<storage, read> w_scales4: array<vec4<f32>>;
+
 // vec4 of x per unit.
 fn unit_vec4s() -> u32 {
     return CPW;
@@ -20,8 +25,23 @@ fn unit_block(k: u32) -> u32 {
     return div_by(k, g.div_block_cols);
 }
 
-fn unit_scale(b: u32) -> UnitScale {
-    return w_scale(b);
+// With UPB, the quad of scales that unit u (the lane's unit i of this pass, in the column whose
+// first scale is base) takes its scale from: loaded at the quad's first unit, else kept.
+fn unit_scale_quad(base: u32, u: u32, i: u32, kept: vec4<f32>) -> vec4<f32> {
+    // (max: naga rejects a division by a constant 0 even where UPB == 0 skips it.)
+    let upb = max(UPB, 1u);
+    if (UPB == 0u || i % (4u * upb) != 0u) {
+        return kept;
+    }
+    return w_scales4[(base + u / upb) / 4u];
+}
+
+fn unit_scale(base: u32, u: u32, i: u32, quad: vec4<f32>) -> UnitScale {
+    let upb = max(UPB, 1u);
+    if (UPB == 0u) {
+        return w_scale(base + unit_block(u * 4u * CPW));
+    }
+    return w_scale_with(base + u / upb, quad[(i / upb) % 4u]);
 }
 
 // The unscaled values of codes 4c .. 4c + 3 of the unit q.
@@ -36,12 +56,7 @@ fn unit_values(q: vec4<u32>, c: u32, s: UnitScale) -> vec4<f32> {
     );
 }
 
-// Products of unscaled values with x, scaled once for the unit.
-fn unit_scaled(v: vec4<f32>, s: UnitScale) -> vec4<f32> {
-    return vec4<f32>(
-        scale_value(v.x, s.sp, s.global),
-        scale_value(v.y, s.sp, s.global),
-        scale_value(v.z, s.sp, s.global),
-        scale_value(v.w, s.sp, s.global),
-    );
+// The sum of a unit's products of unscaled values with x, scaled once for the unit.
+fn unit_scaled(v: vec4<f32>, s: UnitScale) -> f32 {
+    return scale_value((v.x + v.y) + (v.z + v.w), s.sp, s.global);
 }

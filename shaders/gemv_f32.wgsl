@@ -13,11 +13,11 @@ fn row_scale_base(n: u32) -> u32 {
     return 0u;
 }
 
-fn unit_block(k: u32) -> u32 {
-    return 0u;
+fn unit_scale_quad(base: u32, u: u32, i: u32, kept: vec4<f32>) -> vec4<f32> {
+    return kept;
 }
 
-fn unit_scale(b: u32) -> UnitScale {
+fn unit_scale(base: u32, u: u32, i: u32, quad: vec4<f32>) -> UnitScale {
     return UnitScale(0u);
 }
 
@@ -25,6 +25,6 @@ fn unit_values(q: vec4<u32>, c: u32, s: UnitScale) -> vec4<f32> {
     return bitcast<vec4<f32>>(q);
 }
 
-fn unit_scaled(v: vec4<f32>, s: UnitScale) -> vec4<f32> {
-    return v;
+fn unit_scaled(v: vec4<f32>, s: UnitScale) -> f32 {
+    return (v.x + v.y) + (v.z + v.w);
 }

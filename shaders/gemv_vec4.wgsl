@@ -1,14 +1,20 @@
 // GEMV for few rows of x (M = MR <= 8) where W's rows are whole vec4 units (gemv_codes.wgsl:
 // 4 code words of one block; gemv_f32.wgsl: 4 values). A workgroup of LK lanes serves RPL
-// output columns. Each pass over K, a lane loads x for its UPL units into registers once and
-// reuses it for all RPL columns: per column and unit, one vec4 load of W and one scale, its
-// products summed as vec4 and scaled once. A column's LK partial sums meet in workgroup memory
-// (part_add, a subgroup sum first where the adapter has subgroups) and are added up once at the
-// end. MR, UPL, LK and RPL are override constants. x lives in 32 named vec4, not an array,
-// because lavapipe keeps arrays in memory: the steps below are written out once per slot, and
-// their guards and indices are constants once the overrides are specialized.
+// output columns. Each pass over K, a lane loads x for its UPL units into registers once (one
+// vec4 load per slot where x is f32) and reuses it for all RPL columns: per column and unit, one
+// vec4 load of W and one scale (a vec4 of four blocks' scales where UPB allows), its products
+// summed and scaled once. A column's LK partial sums meet in workgroup memory (part_add: each
+// lane's own slot, or a subgroup sum first where the GPU has subgroups) and are added up once
+// at the end. The loads are what costs on lavapipe: it runs each one lane by lane, and one vec4
+// costs little more than one u32. MR, UPL, LK, RPL and the rest are override constants. x lives
+// in 32 named vec4, not an array, because lavapipe keeps arrays in memory: the steps below are
+// written out once per slot, and their guards and indices are constants once the overrides are
+// specialized.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
+// x again, as vec4 (X_VEC4: f32 x with K a multiple of 4), so that a slot is one load.
+@group(0) @binding(8) var<storage, read> xs4: array<vec4<u32>>;
+override X_VEC4: bool = false;
 // x, ys and the dims d come from linear.wgsl.
 
 override MR: u32 = 1u;
@@ -18,6 +24,11 @@ override RPL: u32 = 8u;
 // Lane l's units of a pass: UPL consecutive ones (a CPU adapter's lane streams its own bytes),
 // or every LK-th (adjacent lanes read adjacent vec4, as a GPU's warp wants).
 override INTERLEAVED: bool = false;
+// Units per block of W where each lane's blocks are whole aligned quads of scales (gemv_codes.wgsl
+// loads them as vec4); 0 for one scale load per unit, and for f32 W.
+override UPB: u32 = 0u;
+// K fits one pass (units <= LK * UPL): part_add stores instead of adding.
+override ONE_PASS: bool = false;
 
 // The host keeps MR * UPL * unit_vec4s() within GEMV_X_VEC4S (x's vec4 a lane holds) and
 // LK * RPL * MR within GEMV_PART (the partial-sum slots).
@@ -55,15 +66,20 @@ fn x_slot(j: u32, w: Walk) -> vec4<f32> {
     }
     let m = j % MR;
     let k = unit_of(w.pass_start, j / (MR * xv), w.li) * 4u * xv + 4u * ((j / MR) % xv);
+    if (X_VEC4) {
+        let v = bitcast<vec4<f32>>(xs4[(d.x_offset + m * d.k + k) / 4u]);
+        return select(vec4<f32>(0.0), v, k < d.k);
+    }
     return vec4<f32>(x_or_zero(m, k), x_or_zero(m, k + 1u), x_or_zero(m, k + 2u), x_or_zero(m, k + 3u));
 }
 
 struct Sums {
     q: vec4<u32>,
     s: UnitScale,
+    quad: vec4<f32>,
     v: vec4<f32>,
     unit: array<vec4<f32>, MAX_M>,
-    total: array<vec4<f32>, MAX_M>,
+    total: array<f32, MAX_M>,
 }
 
 // Slot j's products for one column: its unit's W load and scale with the unit's first slot, its
@@ -77,10 +93,12 @@ fn step(j: u32, x: vec4<f32>, w: Walk, t: ptr<function, Sums>) {
     let c = (j / MR) % xv;
     if (m == 0u) {
         if (c == 0u) {
-            let u = unit_of(w.pass_start, j / (MR * xv), w.li);
+            let i = j / (MR * xv);
+            let u = unit_of(w.pass_start, i, w.li);
             let at = g.code_offset / 4u + w.n * w.units + min(u, w.units - 1u);
             (*t).q = select(vec4<u32>(0u), src[at], u < w.units);
-            (*t).s = unit_scale(w.scales + unit_block(u * 4u * xv));
+            (*t).quad = unit_scale_quad(w.scales, u, i, (*t).quad);
+            (*t).s = unit_scale(w.scales, u, i, (*t).quad);
         }
         (*t).v = unit_values((*t).q, c, (*t).s);
     }
@@ -100,10 +118,12 @@ fn main(
     let per_unit = 4u * unit_vec4s();
     let units = (d.k + per_unit - 1u) / per_unit;
     let row0 = (wid.x + wid.y * nwg.x) * RPL;
-    for (var i = li; i < LK * RPL * MR; i += LK) {
-        part[i] = 0.0;
+    if (!(ONE_PASS && PART_FILLS_ALL)) {
+        for (var i = li; i < LK * RPL * MR; i += LK) {
+            part[i] = 0.0;
+        }
+        workgroupBarrier();
     }
-    workgroupBarrier();
     for (var pass_start = 0u; pass_start < units; pass_start += LK * UPL) {
         var w = Walk(li, pass_start, units, 0u, 0u);
         let x0 = x_slot(0u, w);
@@ -176,8 +196,7 @@ fn main(
             step(30u, x30, w, &t);
             step(31u, x31, w, &t);
             for (var m = 0u; m < MR; m++) {
-                let a = t.total[m];
-                part_add((a.x + a.y) + (a.z + a.w), li, r * MR + m);
+                part_add(t.total[m], li, r * MR + m);
             }
         }
     }

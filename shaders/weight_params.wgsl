@@ -13,9 +13,14 @@ struct WeightScale {
 }
 
 fn w_scale(b: u32) -> WeightScale {
+    return w_scale_with(b, w_scales[b]);
+}
+
+// Block b's WeightScale with its scale sp already loaded (the vec4 GEMV loads four at once).
+fn w_scale_with(b: u32, sp: f32) -> WeightScale {
     var zero = 0u;
     if (KIND == KIND_AFFINE) {
         zero = w_zeros[b];
     }
-    return WeightScale(w_scales[b], zero, w_global[0]);
+    return WeightScale(sp, zero, w_global[0]);
 }

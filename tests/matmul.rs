@@ -295,3 +295,47 @@ fn f16_and_bf16_activations() {
         );
     }
 }
+
+/// The vec4 GEMV in both layouts (a CPU adapter's and a GPU's, whatever this adapter is), at
+/// the sizes where it loads x and the scales as vec4 (K = 4096: four or eight units per lane)
+/// and where K takes more than one pass (K = 12288), with scales per block, affine zero points,
+/// E8M0 scales, one scale per tensor, and f16 x.
+#[test]
+fn gemv_layouts_match_f64_reference() {
+    use half::f16;
+    let cases = [
+        ("q4s:block32:f16", 1, 4096),
+        ("q4s:block32:f16", 1, 12288),
+        ("q4s:block32:f16", 2, 12288),
+        ("q8s:block32:f32", 1, 4096),
+        ("q4f:block32:f32:affine", 1, 4096),
+        ("e2m1:block32:e8m0", 1, 4096),
+        ("q8f:tensor:f32", 1, 4096),
+    ];
+    for cpu in [true, false] {
+        let mut gpu = wgquant::GpuContext::new().unwrap();
+        gpu.set_cpu_walks(cpu);
+        for (i, &(text, m, k)) in cases.iter().enumerate() {
+            let n = 9;
+            let w = common::quantized(&synth::normal(n * k, 0.05, 40 + i as u64), &[n, k], text);
+            let wq = gpu.upload_quantized(&w).unwrap();
+            let x = synth::normal(m * k, 1.0, 50 + i as u64);
+            let halves: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+            let widened: Vec<f32> = halves.iter().map(|v| v.to_f32()).collect();
+            let inputs = [
+                (gpu.upload(&x, &[m, k]).unwrap(), x.clone()),
+                (gpu.upload(&halves, &[m, k]).unwrap(), widened),
+            ];
+            for (xt, xf) in &inputs {
+                let want = linear_f64(xf, &reference::dequantize(&w).unwrap(), m, n, k);
+                let (y, _) = gpu.linear(xt, &wq, Some(MatmulPath::Gemv)).unwrap();
+                let err = relative_error(&gpu.download(&y).unwrap(), &want);
+                assert!(
+                    err <= 1e-5,
+                    "{text} ({m}, {n}, {k}) x {:?}, cpu walks {cpu}: relative error {err:e}",
+                    xt.dtype
+                );
+            }
+        }
+    }
+}

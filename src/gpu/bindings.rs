@@ -112,6 +112,14 @@ kernel_bindings! {
     /// `matmul.wgsl` and `gemv.wgsl` with a weight held in `src` alone: f32 values
     /// (`weights_f32.wgsl`) or GGUF blocks (`weights_gguf.wgsl`).
     MatmulSrcBindings { 1 src: Read, 5 xs: Read, 6 ys: ReadWrite, 7 d: Uniform }
+    /// `gemv_vec4.wgsl` with a coded weight (`gemv_codes.wgsl`): as `MatmulBindings`, and x and
+    /// the scales bound a second time to be read as vec4.
+    GemvBindings {
+        1 src: Read, 2 w_scales: Read, 3 w_zeros: Read, 4 w_global: Read, 5 xs: Read,
+        6 ys: ReadWrite, 7 d: Uniform, 8 xs4: Read, 9 w_scales4: Read,
+    }
+    /// `gemv_vec4.wgsl` with an f32 weight (`gemv_f32.wgsl`).
+    GemvSrcBindings { 1 src: Read, 5 xs: Read, 6 ys: ReadWrite, 7 d: Uniform, 8 xs4: Read }
     /// `int_matmul.wgsl`: a Symmetric integer W, so no zero points or global scale.
     IntMatmulBindings {
         1 src: Read, 2 w_scales: Read, 5 x_codes: Read, 6 x_scales: Read, 7 ys: ReadWrite,
@@ -119,6 +127,47 @@ kernel_bindings! {
     }
     /// `copy.wgsl`, the benchmarks' roofline.
     CopyBindings { 1 copy_src: Read, 2 copy_dst: ReadWrite }
+}
+
+/// A matmul kernel's bindings, which `gemv_vec4.wgsl` takes with some buffers bound a second
+/// time to be read as vec4.
+pub(crate) trait LinearBindings<'a>: KernelBindings<'a> {
+    type Vec4: KernelBindings<'a>;
+    fn for_gemv_vec4(&self) -> Self::Vec4;
+}
+
+impl<'a> LinearBindings<'a> for MatmulBindings<'a> {
+    type Vec4 = GemvBindings<'a>;
+
+    /// x and the scales again.
+    fn for_gemv_vec4(&self) -> GemvBindings<'a> {
+        GemvBindings {
+            src: self.src,
+            w_scales: self.w_scales,
+            w_zeros: self.w_zeros,
+            w_global: self.w_global,
+            xs: self.xs,
+            ys: self.ys,
+            d: self.d,
+            xs4: self.xs,
+            w_scales4: self.w_scales,
+        }
+    }
+}
+
+impl<'a> LinearBindings<'a> for MatmulSrcBindings<'a> {
+    type Vec4 = GemvSrcBindings<'a>;
+
+    /// x again.
+    fn for_gemv_vec4(&self) -> GemvSrcBindings<'a> {
+        GemvSrcBindings {
+            src: self.src,
+            xs: self.xs,
+            ys: self.ys,
+            d: self.d,
+            xs4: self.xs,
+        }
+    }
 }
 
 /// Mirror of `struct Geom` in `shaders/common.wgsl`: one dispatch over one chunk of a tensor.

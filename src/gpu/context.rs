@@ -37,6 +37,8 @@ pub struct GpuContext {
     packed_dot: bool,
     /// Set while `gpu_time` measures.
     pub(crate) profiler: Profiler,
+    /// Kernels with a CPU and a GPU layout take the CPU one (see [`GpuContext::set_cpu_walks`]).
+    cpu_walks: bool,
 }
 
 impl GpuContext {
@@ -82,12 +84,13 @@ impl GpuContext {
                 shader_f16: present.contains(wgpu::Features::SHADER_F16),
                 timestamp_query: present.contains(wgpu::Features::TIMESTAMP_QUERY),
             },
-            info,
             limits,
             uncaptured,
             chunk_bytes,
             packed_dot,
             profiler: Default::default(),
+            cpu_walks: info.device_type == wgpu::DeviceType::Cpu,
+            info,
         })
     }
 
@@ -109,6 +112,18 @@ impl GpuContext {
     /// Turns the `dot4I8Packed` builtin off, so the manual fallback runs (tests and comparisons).
     pub fn disable_packed_dot_builtin(&mut self) {
         self.packed_dot = false;
+    }
+
+    /// Whether kernels with two layouts take the CPU adapter's: consecutive runs per lane and
+    /// per-lane partial sums, where a GPU's lanes interleave (coalesced) and add over subgroups.
+    pub fn cpu_walks(&self) -> bool {
+        self.cpu_walks
+    }
+
+    /// Chooses the layout of [`GpuContext::cpu_walks`] whatever the adapter, so that tests on
+    /// one adapter run both.
+    pub fn set_cpu_walks(&mut self, cpu: bool) {
+        self.cpu_walks = cpu;
     }
 
     /// The device, for creating buffers that [`crate::GpuTensor::from_buffer`] can take.

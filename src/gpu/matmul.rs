@@ -4,11 +4,14 @@
 //! integer path (x quantized per row to int8, int8 dot products).
 
 use crate::error::{Error, Result};
-use crate::gpu::bindings::{Dims, IntDims, IntMatmulBindings, MatmulBindings, MatmulSrcBindings};
+use crate::gpu::bindings::{
+    Dims, IntDims, IntMatmulBindings, LinearBindings, MatmulBindings, MatmulSrcBindings,
+};
 use crate::gpu::buffers::{GpuQuantizedTensor, GpuTensor};
 use crate::gpu::context::GpuContext;
 use crate::gpu::dispatch::{split_grid, Chunk, Geom};
 use crate::gpu::gguf::GpuGgufTensor;
+use crate::gpu::pipelines::Pipeline;
 use crate::gpu::shaders::{
     gguf_constants, weight_constants, DType, GemvShape, Kernel, KernelEnum, WeightKind,
     GEMV_COLUMNS, MATMUL_TILE, MATMUL_TILE_N, WORKGROUP,
@@ -271,13 +274,15 @@ impl GpuContext {
             Weight::Gguf(_) => WeightKind::Gguf,
         };
         let vec4 = if gemv {
-            self.gemv_vec4_shape(&w, m, k)
+            self.gemv_vec4_shape(&w, m, k, x.dtype)
         } else {
             None
         };
         let kernel = match (gemv, vec4) {
             (true, Some(_)) => Kernel::GemvVec4 {
-                subgroup: self.features().subgroup,
+                // On a CPU adapter a subgroup's lanes run as one SIMD: shuffling them costs
+                // more than each lane's own store.
+                subgroup: self.features().subgroup && !self.cpu_walks(),
                 coded: weight == WeightKind::Coded,
             },
             // The shuffle reduction needs each group of 8 lanes inside one subgroup.
@@ -309,7 +314,7 @@ impl GpuContext {
         for start in (0..m).step_by(per_dispatch) {
             let rows = per_dispatch.min(m - start);
             let mut constants = constants.clone();
-            let shape = vec4.and_then(|_| self.gemv_vec4_shape(&w, rows, k));
+            let shape = vec4.and_then(|_| self.gemv_vec4_shape(&w, rows, k, x.dtype));
             if let Some(shape) = shape {
                 constants.extend(shape.constants());
             }
@@ -343,6 +348,7 @@ impl GpuContext {
                     "a {m} x {n} output needs more than {max} tiles in one dimension"
                 )));
             }
+            let vec4 = shape.is_some();
             match w {
                 Weight::F32(src) | Weight::Gguf(GpuGgufTensor { blocks: src, .. }) => {
                     let bindings = MatmulSrcBindings {
@@ -351,7 +357,7 @@ impl GpuContext {
                         ys,
                         d,
                     };
-                    self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, vec4, grid);
                 }
                 Weight::Quantized(q) => {
                     let bindings = MatmulBindings {
@@ -363,7 +369,7 @@ impl GpuContext {
                         ys,
                         d,
                     };
-                    self.dispatch_grid(&mut encoder, &pipeline, &geom, &bindings, grid);
+                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, vec4, grid);
                 }
             }
         }
@@ -371,26 +377,49 @@ impl GpuContext {
         scope.finish("matmul")
     }
 
+    /// One matmul dispatch; `vec4`: the vec4 GEMV, which takes some buffers twice.
+    fn dispatch_linear<'a, B: LinearBindings<'a>>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &Pipeline,
+        geom: &Geom,
+        bindings: &B,
+        vec4: bool,
+        grid: [u32; 2],
+    ) {
+        match vec4 {
+            true => self.dispatch_grid(encoder, pipeline, geom, &bindings.for_gemv_vec4(), grid),
+            false => self.dispatch_grid(encoder, pipeline, geom, bindings, grid),
+        }
+    }
+
     /// The vec4 GEMV's shape where it takes W: f32 with K a multiple of 4, or U32-store codes of
     /// 1, 2, 4 or 8 bits whose rows are whole vec4 of words, each inside one block.
-    fn gemv_vec4_shape(&self, w: &Weight<'_>, m: usize, k: usize) -> Option<GemvShape> {
-        let (units, x_vec4s) = match w {
-            Weight::F32(_) => k.is_multiple_of(4).then_some((k / 4, 1))?,
+    fn gemv_vec4_shape(&self, w: &Weight<'_>, m: usize, k: usize, x: DType) -> Option<GemvShape> {
+        let (units, x_vec4s, units_per_block) = match w {
+            Weight::F32(_) => k.is_multiple_of(4).then_some((k / 4, 1, 0))?,
             Weight::Quantized(q) => {
                 let s = &q.scheme;
                 let cpw = s.codes_per_word();
                 let words = k.div_ceil(cpw);
                 let block = block_along_k(s, k).ok()?;
+                let tensor = s.level == QuantLevel::Tensor;
                 let whole = s.store == QuantStore::U32
                     && cpw.is_multiple_of(4)
                     && words.is_multiple_of(4)
-                    && (s.level == QuantLevel::Tensor || block.is_multiple_of(4 * cpw));
-                whole.then_some((words / 4, cpw))?
+                    && (tensor || block.is_multiple_of(4 * cpw));
+                let upb = if tensor { 0 } else { block / (4 * cpw) };
+                whole.then_some((words / 4, cpw, upb))?
             }
             Weight::Gguf(_) => return None,
         };
-        let cpu = self.adapter_info().device_type == wgpu::DeviceType::Cpu;
-        GemvShape::choose(m as u32, u32::try_from(units).ok()?, x_vec4s as u32, cpu)
+        let units = u32::try_from(units).ok()?;
+        let shape = GemvShape::choose(m as u32, units, x_vec4s as u32, self.cpu_walks())?;
+        Some(
+            shape
+                .with_scale_quads(units, u32::try_from(units_per_block).ok()?)
+                .with_x_vec4(x == DType::F32 && k.is_multiple_of(4)),
+        )
     }
 
     /// Quantizes x per row to int8 (the generic quantize kernels, scheme `q8s:block1xK:f32`,

@@ -133,8 +133,11 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
     }
     // The vec4 GEMV: f32 W, and coded W of whole vec4 words (vec4_coded: the DequantizeVec4
     // schemes).
+    // The CPU shape loads the scales as vec4, the GPU one cannot; f32 x loads as vec4.
     let shapes = [(1, 128, true), (3, 32, false)].map(|(m, units, cpu)| {
-        GemvShape::choose(m, units, 2, cpu).expect("a GEMV shape for 2 vec4 of x per unit")
+        GemvShape::choose(m, units, 2, cpu)
+            .expect("a GEMV shape for 2 vec4 of x per unit")
+            .with_scale_quads(units, 1)
     });
     for subgroup in [false, true] {
         for (coded, weights) in [(false, vec![Vec::new()]), (true, vec4_coded.clone())] {
@@ -145,7 +148,7 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                 {
                     let mut with = c.clone();
                     with.push(("X_DTYPE", x.code()));
-                    with.extend(shapes[shape].constants());
+                    with.extend(shapes[shape].with_x_vec4(x == DType::F32).constants());
                     out.push((Kernel::GemvVec4 { subgroup, coded }, with));
                 }
             }

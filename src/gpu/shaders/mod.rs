@@ -13,10 +13,10 @@ pub use enumerate::all_specializations;
 pub use specialize::*;
 
 use crate::gpu::bindings::{
-    CalibrateBindings, CopyBindings, DequantizeBindings, FakeQuantizeBindings,
-    GgufDequantizeBindings, GgufQuantizeBindings, HistogramBindings, IntMatmulBindings,
-    KQuantizeBindings, KernelBindings, MatmulBindings, MatmulSrcBindings, QuantizeBindings,
-    QuantizeBlocksBindings, RangeBindings, ReduceBindings, Slot, UNIFORM_SLOT,
+    CalibrateBindings, CopyBindings, DequantizeBindings, FakeQuantizeBindings, GemvBindings,
+    GemvSrcBindings, GgufDequantizeBindings, GgufQuantizeBindings, HistogramBindings,
+    IntMatmulBindings, KQuantizeBindings, KernelBindings, MatmulBindings, MatmulSrcBindings,
+    QuantizeBindings, QuantizeBlocksBindings, RangeBindings, ReduceBindings, Slot, UNIFORM_SLOT,
 };
 
 /// The kernel families.
@@ -359,8 +359,8 @@ impl Kernel {
                 WeightKind::Coded => MatmulBindings::SLOTS,
                 WeightKind::F32 | WeightKind::Gguf => MatmulSrcBindings::SLOTS,
             },
-            Kernel::GemvVec4 { coded: true, .. } => MatmulBindings::SLOTS,
-            Kernel::GemvVec4 { coded: false, .. } => MatmulSrcBindings::SLOTS,
+            Kernel::GemvVec4 { coded: true, .. } => GemvBindings::SLOTS,
+            Kernel::GemvVec4 { coded: false, .. } => GemvSrcBindings::SLOTS,
             Kernel::IntMatmul { .. } => IntMatmulBindings::SLOTS,
             Kernel::Copy => CopyBindings::SLOTS,
         };

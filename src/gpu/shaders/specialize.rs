@@ -212,12 +212,19 @@ pub struct GemvShape {
     pub columns: u32,
     /// Lanes take every `lanes`-th unit (coalesced, for GPUs) instead of consecutive ones.
     pub interleaved: bool,
+    /// Units per block where each lane's blocks are whole aligned quads of scales, loaded as
+    /// vec4 (`UPB`); 0 for one scale load per unit.
+    pub units_per_block: u32,
+    /// x is f32 with K a multiple of 4, so each vec4 of it is one load (`X_VEC4`).
+    pub x_vec4: bool,
+    /// One pass covers K (`ONE_PASS`).
+    pub one_pass: bool,
 }
 
 impl GemvShape {
     /// The shape for up to `m` rows of x and `units` vec4 units per W row, each meeting
     /// `x_vec4s` (at most GEMV_X_VEC4S) vec4 of x. Its `m` is the rows whose x fits a lane's
-    /// registers; the caller dispatches the rest of x separately. CPU adapters get 32 columns
+    /// registers; the caller dispatches the rest of x separately. CPU adapters get 64 columns
     /// per workgroup (x's loads are their cost); GPUs get 8, for more workgroups. None for m = 0.
     pub fn choose(m: u32, units: u32, x_vec4s: u32, cpu: bool) -> Option<Self> {
         let m = m.min(GEMV_X_VEC4S / x_vec4s.max(1));
@@ -226,7 +233,7 @@ impl GemvShape {
         }
         let held = GEMV_X_VEC4S / (m * x_vec4s);
         let units_per_lane = units.div_ceil(32).clamp(1, held);
-        let columns = if cpu { 32 } else { 8 };
+        let columns = if cpu { 64 } else { 8 };
         let fit = (GEMV_PART / (columns * m)).max(1);
         let lanes = units
             .div_ceil(units_per_lane)
@@ -240,7 +247,30 @@ impl GemvShape {
             lanes,
             columns,
             interleaved: !cpu,
+            units_per_block: 0,
+            x_vec4: false,
+            one_pass: units <= lanes * units_per_lane,
         })
+    }
+
+    /// Loads the scales as vec4 where a row of `units` units has blocks of `units_per_block`
+    /// units whose quads each lane takes whole: consecutive units per lane (a GPU's interleaved
+    /// lanes load adjacent scales together anyway), whole quads per lane, rows of whole quads.
+    pub fn with_scale_quads(mut self, units: u32, units_per_block: u32) -> Self {
+        let upb = units_per_block;
+        if !self.interleaved
+            && upb > 0
+            && units.is_multiple_of(4 * upb)
+            && self.units_per_lane.is_multiple_of(4 * upb)
+        {
+            self.units_per_block = upb;
+        }
+        self
+    }
+
+    pub fn with_x_vec4(mut self, x_vec4: bool) -> Self {
+        self.x_vec4 = x_vec4;
+        self
     }
 
     pub fn constants(&self) -> Constants {
@@ -250,6 +280,9 @@ impl GemvShape {
             ("LK", self.lanes as f64),
             ("RPL", self.columns as f64),
             ("INTERLEAVED", self.interleaved as u8 as f64),
+            ("UPB", self.units_per_block as f64),
+            ("X_VEC4", self.x_vec4 as u8 as f64),
+            ("ONE_PASS", self.one_pass as u8 as f64),
         ]
     }
 }
