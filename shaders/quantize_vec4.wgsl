@@ -58,13 +58,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         hi = vec4<f32>(a);
     }
     if (top >= 0x7f800000u) {
-        // Rare: report the block's first NaN or infinity.
-        for (var i = 0u; i < 4u * VEC4S; i++) {
-            if (!is_finite_bits(v[i / 4u][i % 4u])) {
-                atomicMin(&status[2u * g.status_slot], first + i);
-                break;
-            }
+        // Rare: report the block's first NaN or infinity. Constant indices only: one run-time
+        // index into v would make lavapipe keep all of v in memory (17% more instructions).
+        var bad = 0xffffffffu;
+        for (var k = 0u; k < VEC4S; k++) {
+            let at = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
+            bad = min(bad, min(min(at.x, at.y), min(at.z, at.w)));
         }
+        atomicMin(&status[2u * g.status_slot], first + bad);
     }
     let l = min(min(lo.x, lo.y), min(lo.z, lo.w));
     let h = max(max(hi.x, hi.y), max(hi.z, hi.w));

@@ -33,6 +33,20 @@ fn nan_and_inf_name_the_first_index() {
             assert_eq!(reference::quantize(&data, &[6, 32], &s).unwrap_err(), want);
         }
     }
+    // Two in one block (one kernel invocation): the earlier one, wherever the later one lies.
+    for (first, later) in [(70, 90), (65, 66), (64, 95)] {
+        let mut data = vec![0.5f32; 192];
+        data[later] = f32::NAN;
+        data[first] = f32::INFINITY;
+        assert_eq!(
+            ctx()
+                .quantize(&data, &[6, 32], &scheme("q4s:block32:f16"))
+                .unwrap_err(),
+            Error::NonFinite {
+                index: first as u64
+            }
+        );
+    }
     // f16 input with an infinity.
     let mut halfs = vec![half::f16::ONE; 64];
     halfs[40] = half::f16::INFINITY;
