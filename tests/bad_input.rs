@@ -47,6 +47,21 @@ fn nan_and_inf_name_the_first_index() {
             }
         );
     }
+    // A tensor-level scale over several workgroups' runs of the reduction (65536 elements on
+    // CPU adapters): the earliest in the tensor, not in the first run to finish.
+    for (first, later) in [(150_001, 200_000), (70_000, 65_537), (3, 262_143)] {
+        let mut data = vec![0.5f32; 262_144];
+        data[later.max(first)] = f32::NAN;
+        data[first.min(later)] = f32::NEG_INFINITY;
+        assert_eq!(
+            ctx()
+                .quantize(&data, &[64, 4096], &scheme("q8s:tensor:f32"))
+                .unwrap_err(),
+            Error::NonFinite {
+                index: first.min(later) as u64
+            }
+        );
+    }
     // f16 input with an infinity.
     let mut halfs = vec![half::f16::ONE; 64];
     halfs[40] = half::f16::INFINITY;

@@ -18,8 +18,11 @@ use crate::gpu::window::Window;
 use crate::layout::Layout;
 use crate::scheme::QuantScheme;
 
-/// Elements per partial (min, max) in pass 1 of a whole-tensor reduction.
+/// Elements per partial (min, max) in pass 1 of a whole-tensor reduction: one workgroup each.
+/// A CPU adapter's vec4 pass takes 16x more per workgroup, as its workgroup memory reduction at
+/// the end costs as much as 4096 elements' loads there.
 const PARTIAL: usize = 4096;
+const PARTIAL_CPU_VEC4: usize = 65536;
 /// Status word meaning "nothing found".
 pub(super) const CLEAR: u32 = u32::MAX;
 
@@ -120,7 +123,7 @@ impl QuantizeRun<'_> {
         Ok(())
     }
 
-    /// Pass 1: (min, max) of every run of `PARTIAL` elements of every chunk, with vec4 loads
+    /// Pass 1: (min, max) of every run of `PARTIAL` (or `PARTIAL_CPU_VEC4`) elements of every chunk, with vec4 loads
     /// where rows are whole ones (`RangeVec4`); pass 2: one workgroup reduces them to the
     /// tensor's scale, NVFP4's global scale, or (`Range`) the tensor's (min, max) into `range`.
     pub(super) fn whole_tensor(
@@ -130,17 +133,23 @@ impl QuantizeRun<'_> {
         out: ReduceOut,
         range: Option<&wgpu::Buffer>,
     ) -> Result<()> {
+        let vec4 = range_vec4_applies(self.layout.cols, self.x.dtype);
+        let cpu = self.ctx.cpu_walks();
+        let run = if vec4 && cpu {
+            PARTIAL_CPU_VEC4
+        } else {
+            PARTIAL
+        };
         let counts: Vec<usize> = chunks
             .iter()
-            .map(|c| c.elements(self.layout).div_ceil(PARTIAL))
+            .map(|c| c.elements(self.layout).div_ceil(run))
             .collect();
         let total: usize = counts.iter().sum();
         let partials = self
             .ctx
             .storage_buffer(total as u64 * 8, "wgquant partial ranges")?;
-        let vec4 = range_vec4_applies(self.layout.cols, self.x.dtype);
         let (kernel, constants) = match vec4 {
-            true => (Kernel::RangeVec4, range_vec4_constants(self.x.dtype)),
+            true => (Kernel::RangeVec4, range_vec4_constants(self.x.dtype, !cpu)),
             false => (
                 Kernel::Reduce,
                 reduce_constants(self.scheme, self.x.dtype, ReduceOut::Range, false),
@@ -157,7 +166,7 @@ impl QuantizeRun<'_> {
             let xw = self.x_window(chunk);
             let geom = flat_geom(
                 chunk.elements(self.layout),
-                PARTIAL,
+                run,
                 xw.elem_offset,
                 offset,
                 count,

@@ -91,7 +91,9 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
         }
     }
     for input in [DType::F32, DType::F16, DType::BF16] {
-        out.push((Kernel::RangeVec4, range_vec4_constants(input)));
+        for interleaved in [false, true] {
+            out.push((Kernel::RangeVec4, range_vec4_constants(input, interleaved)));
+        }
     }
     for ty in GgufType::ALL {
         let quantize = match ty.is_k_quant() {

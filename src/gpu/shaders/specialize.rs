@@ -79,9 +79,12 @@ pub fn range_vec4_applies(cols: usize, input: DType) -> bool {
     cols.is_multiple_of(16 / input.bytes())
 }
 
-/// Constants of `RangeVec4`: the input's type alone.
-pub fn range_vec4_constants(input: DType) -> Constants {
-    vec![("INPUT", input.code())]
+/// Constants of `RangeVec4`: the input type and the lanes walk.
+pub fn range_vec4_constants(input: DType, interleaved: bool) -> Constants {
+    vec![
+        ("INPUT", input.code()),
+        ("INTERLEAVED", interleaved as u8 as f64),
+    ]
 }
 
 /// Constants of the quantize kernel; `count_clipped` counts elements outside the range.
