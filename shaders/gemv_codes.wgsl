@@ -5,8 +5,8 @@
 alias UnitScale = WeightScale;
 
 // The scales again, as vec4: where UPB (gemv_vec4.wgsl) > 0, a lane loads each quad of its
-// blocks' scales once per column (a load costs the same for one value or four on lavapipe, and
-// is one instruction instead of four on GPUs).
+// blocks' scales once per column (one load instead of four, each a loop over the lanes on
+// lavapipe, and one instruction instead of four on GPUs).
 @group(0) @binding(9) var<storage, read> w_scales4: array<vec4<f32>>;
 
 // vec4 of x per unit.

@@ -1,15 +1,15 @@
-// GEMV for few rows of x (M = MR <= 8) where W's rows are whole vec4 units (gemv_codes.wgsl:
-// 4 code words of one block; gemv_f32.wgsl: 4 values). A workgroup of LK lanes serves RPL
-// output columns. Each pass over K, a lane loads x for its UPL units into registers once (one
-// vec4 load per slot where x is f32) and reuses it for all RPL columns: per column and unit, one
-// vec4 load of W and one scale (a vec4 of four blocks' scales where UPB allows), its products
-// summed and scaled once. A column's LK partial sums meet in workgroup memory (part_add: each
-// lane's own slot, or a subgroup sum first where the GPU has subgroups) and are added up once
-// at the end. The loads are what costs on lavapipe: it runs each one lane by lane, and one vec4
-// costs little more than one u32. MR, UPL, LK, RPL and the rest are override constants. x lives
-// in 32 named vec4, not an array, because lavapipe keeps arrays in memory: the steps below are
-// written out once per slot, and their guards and indices are constants once the overrides are
-// specialized.
+// GEMV for few rows of x (M = MR <= 8) where W's rows are whole vec4 units (gemv_codes.wgsl: 4
+// code words of one block; gemv_f32.wgsl: 4 values). A workgroup of LK lanes serves RPL output
+// columns. Each pass over K, a lane loads x for its UPL units into registers once (one vec4 load
+// per slot where x is f32) and reuses it for all RPL columns: per column and unit, one vec4 load
+// of W and one scale (a vec4 of four blocks' scales where UPB allows), its products summed and
+// scaled once. A column's LK partial sums meet in workgroup memory (part_add: each lane's own
+// slot, or a subgroup sum first where the GPU has subgroups) and are added up once at the end. The
+// loads are what costs on lavapipe: it runs each one lane by lane, so one vec4 load saves three
+// loops over the lanes against four u32 loads (benches/NOTES.md item 28). MR, UPL, LK, RPL and the
+// rest are override constants. x lives in 32 named vec4, not an array, because lavapipe keeps
+// arrays in memory: the steps below are written out once per slot, and their guards and indices
+// are constants once the overrides are specialized.
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
 // x again, as vec4 (X_VEC4: f32 x with K a multiple of 4), so that a slot is one load.

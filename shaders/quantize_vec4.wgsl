@@ -62,8 +62,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         // index into v would make lavapipe keep all of v in memory (17% more instructions).
         var bad = 0xffffffffu;
         for (var k = 0u; k < VEC4S; k++) {
-            let at = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
-            bad = min(bad, min(min(at.x, at.y), min(at.z, at.w)));
+            let i = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
+            bad = min(bad, min(min(i.x, i.y), min(i.z, i.w)));
         }
         atomicMin(&status[2u * g.status_slot], first + bad);
     }

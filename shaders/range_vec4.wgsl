@@ -1,7 +1,7 @@
 // Pass 1 of the whole-tensor reduction where the chunk is whole vec4 loads (reduce.wgsl's pass 1
 // otherwise): the (min, max) of the finite, flushed elements of each run of g.block_cols
-// elements, one workgroup per run, and the chunk's first
-// NaN or infinity. Min and max do not depend on the order, so the pairs are reduce.wgsl's.
+// elements, one workgroup per run, and the chunk's first NaN or infinity. Min and max do not
+// depend on the order, so the pairs are reduce.wgsl's.
 
 // src, load4, flush4 and finite4 come from src_vec4.wgsl, workgroup_range from range_meet.wgsl.
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;

@@ -47,20 +47,28 @@ fn nan_and_inf_name_the_first_index() {
             }
         );
     }
-    // A tensor-level scale over several workgroups' runs of the reduction (65536 elements on
-    // CPU adapters): the earliest in the tensor, not in the first run to finish.
-    for (first, later) in [(150_001, 200_000), (70_000, 65_537), (3, 262_143)] {
-        let mut data = vec![0.5f32; 262_144];
-        data[later.max(first)] = f32::NAN;
-        data[first.min(later)] = f32::NEG_INFINITY;
-        assert_eq!(
-            ctx()
-                .quantize(&data, &[64, 4096], &scheme("q8s:tensor:f32"))
-                .unwrap_err(),
-            Error::NonFinite {
-                index: first.min(later) as u64
-            }
-        );
+    // The whole-tensor range pass alone (a calibration's observe), over several workgroups'
+    // runs (65536 elements each on CPU adapters), in both layouts: the earliest in the tensor,
+    // not in the first run to finish.
+    for cpu in [true, false] {
+        let mut gpu = wgquant::GpuContext::new().unwrap();
+        gpu.set_cpu_walks(cpu);
+        for (first, later) in [(150_001, 200_000), (70_000, 65_537), (3, 262_143)] {
+            let mut data = vec![0.5f32; 262_144];
+            data[later.max(first)] = f32::NAN;
+            data[first.min(later)] = f32::NEG_INFINITY;
+            let mut cal =
+                wgquant::Calibrator::new(scheme("q8s:tensor:f32"), wgquant::Calibration::MinMax)
+                    .unwrap();
+            let x = gpu.upload(&data, &[64, 4096]).unwrap();
+            assert_eq!(
+                cal.observe(&gpu, &x).unwrap_err(),
+                Error::NonFinite {
+                    index: first.min(later) as u64
+                },
+                "cpu walks {cpu}"
+            );
+        }
     }
     // f16 input with an infinity.
     let mut halfs = vec![half::f16::ONE; 64];

@@ -297,9 +297,10 @@ fn f16_and_bf16_activations() {
 }
 
 /// The vec4 GEMV in both layouts (a CPU adapter's and a GPU's, whatever this adapter is), at
-/// the sizes where it loads x and the scales as vec4 (K = 4096: four or eight units per lane)
-/// and where K takes more than one pass (K = 12288), with scales per block, affine zero points,
-/// E8M0 scales, one scale per tensor, and f16 x.
+/// the sizes where it loads x and the scales as vec4 (K = 4096: one or two quads of scales per
+/// lane, one or two rows of x), where rows of scales are not whole quads (K = 4000), and where
+/// K takes more than one pass (K = 12288), with scales per block, affine zero points, E8M0
+/// scales, one scale per tensor, and f16 x.
 #[test]
 fn gemv_layouts_match_f64_reference() {
     use half::f16;
@@ -308,6 +309,9 @@ fn gemv_layouts_match_f64_reference() {
         ("q4s:block32:f16", 1, 12288),
         ("q4s:block32:f16", 2, 12288),
         ("q8s:block32:f32", 1, 4096),
+        ("q8s:block16:f32", 1, 4096),
+        ("q8s:block16:f32", 2, 4096),
+        ("q4s:block32:f16", 1, 4000),
         ("q4f:block32:f32:affine", 1, 4096),
         ("e2m1:block32:e8m0", 1, 4096),
         ("q8f:tensor:f32", 1, 4096),

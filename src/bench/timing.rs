@@ -68,7 +68,7 @@ impl Timing {
 impl GpuContext {
     /// Copies `vec4s` 16-byte words from `a` to `b` with the roofline kernel and waits.
     pub(super) fn copy_vec4(&self, a: &wgpu::Buffer, b: &wgpu::Buffer, vec4s: usize) -> Result<()> {
-        let interleaved = self.adapter_info().device_type != wgpu::DeviceType::Cpu;
+        let interleaved = !self.cpu_walks();
         let pipeline =
             self.pipelines
                 .get(&self.device, Kernel::Copy, &copy_constants(interleaved))?;

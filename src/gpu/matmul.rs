@@ -348,7 +348,7 @@ impl GpuContext {
                     "a {m} x {n} output needs more than {max} tiles in one dimension"
                 )));
             }
-            let vec4 = shape.is_some();
+            let is_vec4 = shape.is_some();
             match w {
                 Weight::F32(src) | Weight::Gguf(GpuGgufTensor { blocks: src, .. }) => {
                     let bindings = MatmulSrcBindings {
@@ -357,7 +357,7 @@ impl GpuContext {
                         ys,
                         d,
                     };
-                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, vec4, grid);
+                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, is_vec4, grid);
                 }
                 Weight::Quantized(q) => {
                     let bindings = MatmulBindings {
@@ -369,7 +369,7 @@ impl GpuContext {
                         ys,
                         d,
                     };
-                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, vec4, grid);
+                    self.dispatch_linear(&mut encoder, &pipeline, &geom, &bindings, is_vec4, grid);
                 }
             }
         }
@@ -387,9 +387,10 @@ impl GpuContext {
         vec4: bool,
         grid: [u32; 2],
     ) {
-        match vec4 {
-            true => self.dispatch_grid(encoder, pipeline, geom, &bindings.for_gemv_vec4(), grid),
-            false => self.dispatch_grid(encoder, pipeline, geom, bindings, grid),
+        if vec4 {
+            self.dispatch_grid(encoder, pipeline, geom, &bindings.for_gemv_vec4(), grid)
+        } else {
+            self.dispatch_grid(encoder, pipeline, geom, bindings, grid)
         }
     }
 

@@ -19,9 +19,9 @@ use crate::layout::Layout;
 use crate::scheme::QuantScheme;
 
 /// Elements per partial (min, max) in pass 1 of a whole-tensor reduction: one workgroup each.
-/// A CPU adapter's vec4 pass takes 16x more per workgroup, as its workgroup memory reduction at
-/// the end costs as much as 4096 elements' loads there.
 const PARTIAL: usize = 4096;
+/// The same for the vec4 pass on CPU adapters, whose workgroup-memory reduction at the end of a
+/// workgroup cost as much as its 4096 elements' loads there.
 const PARTIAL_CPU_VEC4: usize = 65536;
 /// Status word meaning "nothing found".
 pub(super) const CLEAR: u32 = u32::MAX;
@@ -123,7 +123,8 @@ impl QuantizeRun<'_> {
         Ok(())
     }
 
-    /// Pass 1: (min, max) of every run of `PARTIAL` (or `PARTIAL_CPU_VEC4`) elements of every chunk, with vec4 loads
+    /// Pass 1: (min, max) of every run of `PARTIAL` (`PARTIAL_CPU_VEC4`) elements of every
+    /// chunk, with vec4 loads
     /// where rows are whole ones (`RangeVec4`); pass 2: one workgroup reduces them to the
     /// tensor's scale, NVFP4's global scale, or (`Range`) the tensor's (min, max) into `range`.
     pub(super) fn whole_tensor(

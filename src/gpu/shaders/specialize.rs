@@ -272,6 +272,7 @@ impl GemvShape {
         self
     }
 
+    /// Loads each vec4 of x as one, where x is f32 with K a multiple of 4.
     pub fn with_x_vec4(mut self, x_vec4: bool) -> Self {
         self.x_vec4 = x_vec4;
         self
