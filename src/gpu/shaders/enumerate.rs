@@ -5,7 +5,7 @@ use super::{
     fake_quantize_constants, gguf_constants, histogram_constants, quantize_blocks_applies,
     quantize_blocks_constants, quantize_constants, quantize_vec4_constants, quantize_vec4_held,
     range_vec4_constants, reduce_constants, Constants, DType, ElementKind, GemvShape, Kernel,
-    KernelEnum, ReduceOut, WeightKind, VEC4_BLOCK_MAX,
+    KernelEnum, ReduceOut, WeightKind, FLAT_VEC4_RUNS, VEC4_BLOCK_MAX,
 };
 use crate::calibration::Calibration;
 use crate::format::GgufType;
@@ -49,7 +49,12 @@ pub fn all_specializations() -> Vec<(Kernel, Constants)> {
                                 Kernel::QuantizeBlocks,
                                 quantize_blocks_constants(&s, input, flat),
                             ));
-                            for block in [4, 8, 16, 32, 48, VEC4_BLOCK_MAX] {
+                            // Flat chunks take only flat_block's runs.
+                            let blocks = match flat {
+                                true => FLAT_VEC4_RUNS.to_vec(),
+                                false => vec![4, 8, 16, 32, 48, VEC4_BLOCK_MAX],
+                            };
+                            for block in blocks {
                                 if block % (16 / input.bytes()) == 0 {
                                     out.push((
                                         Kernel::QuantizeVec4 {

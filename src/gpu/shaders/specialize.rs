@@ -162,14 +162,18 @@ pub fn quantize_flat_applies(scheme: &QuantScheme, layout: &crate::layout::Layou
         && layout.cols.is_multiple_of(scheme.codes_per_word())
 }
 
+/// The run lengths `QuantizeVec4` takes a flat chunk in at Tensor level, longest first: at most
+/// 32 elements (64-element runs took 27% more instructions on lavapipe, and more registers
+/// anywhere).
+pub const FLAT_VEC4_RUNS: [usize; 4] = [32, 16, 8, 4];
+
 /// The runs of a flat chunk of `n` elements that the one-pass kernels take as blocks at Tensor
-/// level, and whether `QuantizeVec4` takes them: the largest run of at most 32 elements of whole
-/// words and whole 16-byte loads that divides `n` (rows of whole loads, so every chunk starts on
-/// one; 64-element runs took 27% more instructions on lavapipe, and more registers anywhere), else
-/// runs of at least 32 whole words' elements for `QuantizeBlocks`.
+/// level, and whether `QuantizeVec4` takes them: the longest of [`FLAT_VEC4_RUNS`] of whole words
+/// and whole 16-byte loads that divides `n` (rows of whole loads, so every chunk starts on one),
+/// else runs of at least 32 whole words' elements for `QuantizeBlocks`.
 pub fn flat_block(n: usize, cols: usize, cpw: usize, input: DType) -> (usize, bool) {
     let load = 16 / input.bytes();
-    let vec4 = [32usize, 16, 8, 4].into_iter().find(|&b| {
+    let vec4 = FLAT_VEC4_RUNS.into_iter().find(|&b| {
         b.is_multiple_of(cpw)
             && b.is_multiple_of(load)
             && n.is_multiple_of(b)
