@@ -70,8 +70,8 @@ pub fn compare(data: &[f32], gpu: &QuantizedTensor) -> Result<Allowances, String
 }
 
 /// Compares a calibrated GPU result (Percentile or Mse, NUMERICS section 8) with the
-/// reference's: each scale equal, or where the GPU's division moved the raw scale by its 2 ulp,
-/// the neighbouring value of the param type (counted); zero points equal, or one step off
+/// reference's: each scale equal, or where the GPU's division or fused sums moved the raw
+/// scale, the neighbouring value of the param type (counted); zero points equal, or one step off
 /// beside such a scale (counted); then the codes as [`compare`] checks them.
 pub fn compare_calibrated(
     data: &[f32],
@@ -101,9 +101,14 @@ pub fn compare_calibrated(
     codes_match(data, gpu, counts)
 }
 
-/// The stored scales a raw scale within 2 ulp of the one that gave `s` can convert to: `s`'s
-/// 2-ulp neighbours (F32), its neighbours in the 16-bit type (F16, BF16), or `s` doubled and
-/// halved (E8M0).
+/// How far a calibrated F32 scale may move (NUMERICS section 8): Mse's least-squares refit
+/// divides two sums of products, which a GPU compiler may form with fused multiply-adds, so
+/// its scale can move further than one division's 2 ulp.
+const CALIBRATED_F32_ULP: i32 = 64;
+
+/// The stored scales a raw scale moved as NUMERICS section 8 allows from the one that gave `s`
+/// can convert to: `s`'s neighbours within [`CALIBRATED_F32_ULP`] (F32), its neighbours in the
+/// 16-bit type (F16, BF16), or `s` doubled and halved (E8M0).
 fn param_neighbours(s: f32, param: QuantParam) -> Vec<f32> {
     let step16 = |to: fn(f32) -> u16, from: fn(u16) -> f32| {
         let b = to(s);
@@ -119,7 +124,7 @@ fn param_neighbours(s: f32, param: QuantParam) -> Vec<f32> {
             |b| bf16::from_bits(b).to_f32(),
         ),
         QuantParam::E8M0 => vec![s * 2.0, s / 2.0],
-        _ => ulp_neighbours(s, 2).collect(),
+        _ => ulp_neighbours(s, CALIBRATED_F32_ULP).collect(),
     }
 }
 

@@ -107,15 +107,8 @@ fn integer_path_matches_integer_reference_and_float_result() {
             )
             .unwrap();
             let want = integer_linear(&xq, &w).unwrap();
-            let diffs = y
-                .iter()
-                .zip(&want)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(
-                diffs, 0,
-                "{text} ({m}, {n}, {k}): {diffs} outputs differ from the integer reference"
-            );
+            let what = format!("{text} ({m}, {n}, {k}) against the integer reference");
+            common::assert_same_arithmetic(&y, &want, common::Moved::Relative(1e-6), &what);
             // Against the float result: only the int8 rounding of x separates them.
             let float = linear_f64(&x, &reference::dequantize(&w).unwrap(), m, n, k);
             let err = relative_error(&y, &float);
@@ -287,11 +280,11 @@ fn f16_and_bf16_activations() {
             &wgquant::gpu::matmul::activation_scheme(&w.scheme, k),
         )
         .unwrap();
-        assert_eq!(
-            ctx().download(&y).unwrap(),
-            integer_linear(&xq, &w).unwrap(),
-            "{:?} integer",
-            xt.dtype
+        common::assert_same_arithmetic(
+            &ctx().download(&y).unwrap(),
+            &integer_linear(&xq, &w).unwrap(),
+            common::Moved::Relative(1e-6),
+            &format!("{:?} integer", xt.dtype),
         );
     }
 }

@@ -43,6 +43,58 @@ pub fn assert_agreement(
     counts
 }
 
+/// Whether `a` and `b` are within `k` ulp of each other (the same bits, or neighbours of one
+/// sign).
+pub fn within_ulp(a: f32, b: f32, k: u32) -> bool {
+    a.to_bits() == b.to_bits()
+        || (a.is_sign_negative() == b.is_sign_negative() && a.to_bits().abs_diff(b.to_bits()) <= k)
+}
+
+/// How far a value may move on adapters whose arithmetic fuses or reorders (NUMERICS section 8).
+#[derive(Debug, Clone, Copy)]
+pub enum Moved {
+    /// Each value within this many ulp.
+    Ulp(u32),
+    /// The whole within this relative (Frobenius) error.
+    Relative(f64),
+}
+
+/// Checks values that NUMERICS section 8 defines by the reference's own arithmetic (the
+/// integer path's scaled block sums, a two-level NVFP4 product): bit for bit on lavapipe, and
+/// within `moved` on adapters that fuse or reorder those multiplies and adds.
+pub fn assert_same_arithmetic(got: &[f32], want: &[f32], moved: Moved, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let differ = got
+        .iter()
+        .zip(want)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    if exact_adapter() {
+        assert_eq!(differ, 0, "{what}: {differ} values differ on lavapipe");
+        return;
+    }
+    if differ > 0 {
+        eprintln!("{what}: {differ} values moved by the adapter's fused or reordered arithmetic");
+    }
+    match moved {
+        Moved::Ulp(k) => {
+            let far = got
+                .iter()
+                .zip(want)
+                .position(|(&a, &b)| !within_ulp(a, b, k));
+            assert!(
+                far.is_none(),
+                "{what}: value {far:?} moved more than {k} ulp"
+            );
+        }
+        Moved::Relative(tol) => {
+            let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+            let err = wgquant::reference::matmul::relative_error(got, &want);
+            assert!(err <= tol, "{what}: relative error {err:e} above {tol:e}");
+        }
+    }
+}
+
 /// `data` of `shape` quantized on the GPU with the scheme named `scheme`.
 pub fn quantized(data: &[f32], shape: &[usize], scheme: &str) -> wgquant::QuantizedTensor {
     let scheme: wgquant::QuantScheme = scheme.parse().unwrap();
