@@ -17,7 +17,7 @@ var<private> xs: array<f32, 256>;
 // The unscaled code value of v: a clamped integer, or a minifloat's value.
 fn q_value(v: f32) -> f32 {
     if (KIND == KIND_MINIFLOAT) {
-        return mf_decode(mf_encode(v, MF_EBITS, MF_MBITS, MF_BIAS, MF_MAX), MF_EBITS, MF_MBITS, MF_BIAS);
+        return mf_decode(mf_code(v), MF_EBITS, MF_MBITS, MF_BIAS);
     }
     return clamp(round(v), f32(QMIN), f32(QMAX_CODE));
 }
