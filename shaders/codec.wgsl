@@ -85,7 +85,7 @@ fn mf_encode(v: f32, ebits: u32, mbits: u32, bias: i32, max_code: u32) -> u32 {
 // The scheme's minifloat code of v: mf_encode, or for E2M1 (8 magnitudes) the number of
 // rounding boundaries below |v|, which is the same code in 7 comparisons. A boundary halfway
 // between two values rounds to the even code, so it counts when reached (>=) where the code
-// above is even and only when passed (>) where it is odd; past 5 the count saturates at 6.
+// above is even and only when passed (>) where it is odd; past 5 it is code 7 (the value 6).
 fn mf_code(v: f32) -> u32 {
     if (MF_EBITS == 2u && MF_MBITS == 1u) {
         let a = abs(v);
@@ -148,9 +148,10 @@ var<private> NF4: array<f32, 16> = array<f32, 16>(
     0x1.c3497p-2f, 0x1.200f56p-1f, 0x1.722766p-1f, 0x1p+0f,
 );
 
-// The reference's first nearest NF4 code to v. Its distances |v - c| fall strictly along the
-// sorted codebook to the first nearest code and then never fall again (f32 rounding of v - c
-// keeps that order: the codes are far more than an ulp apart), so "the next code is strictly
+// The reference's first nearest NF4 code to v in [-1, 1] (the codebook's range, to which
+// NUMERICS section 5 clamps v). Its distances |v - c| fall strictly along the sorted codebook
+// to the first nearest code and then never fall again (f32 rounding of v - c keeps that order
+// there: the codes are far more than an ulp of v apart), so "the next code is strictly
 // nearer" holds exactly below that code, and a binary search on it finds the code in 4 steps.
 // Each step's pair of codes is picked by selects at constant indices: no run-time index
 // (lavapipe keeps an indexed table in memory), 4 comparisons instead of the scan's 15.
@@ -207,7 +208,7 @@ fn encode(x: f32, sp: f32, zero: u32, global: f32) -> u32 {
         if (sp != 0.0) {
             v = x / sp;
         }
-        return nf4_nearest(v);
+        return nf4_nearest(clamp(v, -1.0, 1.0));
     }
     if (sp == 0.0) {
         return 0u;

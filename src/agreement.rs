@@ -1,5 +1,6 @@
 //! GPU-vs-reference agreement as NUMERICS section 8 defines it: bit-exact, with two counted
-//! allowances for WGSL's inexact division. Used by the tests and by `wgquant demo`.
+//! allowances for WGSL's inexact division (and, for calibrated F32 scales, GPUs' fused
+//! sums). Used by the tests and by `wgquant demo`.
 
 use crate::quantized::QuantizedTensor;
 use crate::reference;
@@ -10,7 +11,8 @@ use crate::scheme::{QuantParam, QuantScheme};
 /// Differences NUMERICS section 8 allows, counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Allowances {
-    /// Scales within 2 ulp (before conversion to the param type) of the reference's.
+    /// Scales within 2 ulp (before conversion to the param type) of the reference's, or
+    /// calibrated F32 scales within `CALIBRATED_F32_ULP`.
     pub scale_ulp: usize,
     /// Codes one step off where the scaled value is within 4 ulp of a rounding boundary.
     pub code_step: usize,

@@ -263,7 +263,7 @@ fn dynamic_activation_quantization_feeds_the_integer_path() {
         let host = ctx().download_quantized(&xq).unwrap();
         let scheme =
             QuantScheme::default().with_level(wgquant::QuantLevel::block([1, block.unwrap_or(k)]));
-        assert_eq!(host.scheme, scheme);
+        assert_eq!((host.scheme, host.shape.as_slice()), (scheme, &[m, k][..]));
         let what = format!("block {block:?}");
         common::assert_agreement(wgquant::agreement::compare(&x, &host), &what);
         let y = ctx()
@@ -331,4 +331,23 @@ fn calibrated_comparison_allows_one_step_and_nothing_more() {
     let mut wrong_code = want.clone();
     wrong_code.codes[5] ^= 0x40; // code 1 of the word, four steps off
     assert!(compare_calibrated(&data, &wrong_code, &want).is_err());
+}
+
+#[test]
+fn nf4_codes_of_values_far_beyond_a_percentile_scale() {
+    // A Percentile scale below amax leaves outliers at |x / sp| far above 1, where f32 rounding
+    // ties their distances to the top codes; NUMERICS section 5 clamps x / sp to [-1, 1].
+    let mut data = synth::normal(4 * 64, 1.0, 9);
+    data[5] = 3e7;
+    data[70] = -3e7;
+    data[140] = 1e9;
+    let scheme: QuantScheme = "nf4:block64:f32".parse().unwrap();
+    let c = Calibration::Percentile(50.0);
+    let want = quantize_calibrated(&data, &[4, 64], &scheme, c).unwrap();
+    let gpu = ctx()
+        .quantize_calibrated(&data, &[4, 64], &scheme, c)
+        .unwrap();
+    assert_agrees(&data, &gpu, &want, "NF4 outliers");
+    let codes = reference::codes(&want).unwrap();
+    assert_eq!((codes[5], codes[70], codes[140]), (15, 0, 15));
 }

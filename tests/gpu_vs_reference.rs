@@ -255,7 +255,7 @@ fn minifloat_ties_and_range_edges() {
 fn nf4_codes_at_the_codebook_midpoints() {
     // amax 1 with F32 scales gives scale 1, so x / scale is x: each midpoint between neighbouring
     // NF4 values and the f32 values either side of it, where the nearest code changes (the GPU
-    // counts midpoints and then compares neighbours; the reference scans all 16 codes).
+    // searches by halves; the reference scans all 16 codes).
     let mut data = vec![1.0f32];
     for pair in wgquant::format::NF4.windows(2) {
         let mid = 0.5 * (pair[0] + pair[1]);

@@ -8,6 +8,9 @@ use crate::scheme::{Codebook, QuantMode, QuantParam, QuantScheme};
 
 /// Index of the NF4 entry nearest `v`, the lower index on ties.
 pub fn nf4_index(v: f32) -> u32 {
+    // NUMERICS section 5: v is clamped to the codebook's range first, where the distances
+    // cannot tie by rounding (a Percentile scale can leave |v| far above 1).
+    let v = v.clamp(-1.0, 1.0);
     let mut best = 0;
     for (i, c) in NF4.iter().enumerate() {
         if (v - c).abs() < (v - NF4[best]).abs() {
