@@ -1,12 +1,12 @@
-// GGUF block types (NUMERICS section 7), byte-exact with llama.cpp's quantize_row_*_ref, mirroring
-// src/reference/gguf.rs. `quantize`: one invocation per group of GROUP blocks whose bytes end on
-// a word boundary, so each invocation owns whole u32 words (no atomics, no races). `dequantize`:
-// one invocation per element. C semantics: roundf rounds halves away from zero, casts truncate.
-// Block decoding lives in gguf_blocks.wgsl, prepended before this file.
+// GGUF block types (NUMERICS section 7) but the K-quants, byte-exact with llama.cpp's
+// quantize_row_*_ref, mirroring src/reference/gguf.rs: one invocation per group of GROUP blocks
+// whose bytes end on a word boundary, so each invocation owns whole u32 words (no atomics, no
+// races). C semantics: roundf rounds halves away from zero, casts truncate. After common.wgsl
+// and gguf_blocks.wgsl.
 
-// quantize: [first non-finite element (chunk-local)]; dequantize: unused.
+// [first non-finite element (chunk-local)].
 @group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;
-// quantize: the block bytes as words; dequantize: f32 output.
+// The block bytes as words.
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 // MXFP4: per biased f32 exponent, the mantissa distance below 2 at which log2 rounds up.
 @group(0) @binding(4) var<storage, read> log2_round_up: array<u32>;
@@ -162,11 +162,4 @@ fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     for (var w = 0u; w < per_group; w++) {
         out[g.code_offset + grp * per_group + w] = words[w];
     }
-}
-
-@compute @workgroup_size(WG)
-fn dequantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let e = work_item(gid, nwg, WG);
-    if (e >= g.count) { return; }
-    out[g.x_offset + e] = bitcast<u32>(gguf_value(e));
 }

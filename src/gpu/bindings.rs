@@ -102,8 +102,8 @@ kernel_bindings! {
     }
     /// `kquants.wgsl`: the K-quant super-blocks go to `out` as words.
     KQuantizeBindings { 1 src: Read, 2 status: ReadWrite, 3 out: ReadWrite }
-    /// `gguf.wgsl`, entry point `dequantize`: the blocks in `src`, f32 bits to `out`.
-    GgufDequantizeBindings { 1 src: Read, 3 out: ReadWrite }
+    /// `gguf_dequantize.wgsl`: the blocks in `src`, f32 values to `y`.
+    GgufDequantizeBindings { 1 src: Read, 3 y: ReadWrite }
     /// `matmul.wgsl` and `gemv.wgsl` with a coded weight (`weights.wgsl`).
     MatmulBindings {
         1 src: Read, 2 w_scales: Read, 3 w_zeros: Read, 4 w_global: Read, 5 xs: Read,

@@ -195,15 +195,16 @@ impl GpuContext {
                 let words = (count * ty.block_bytes()).div_ceil(4);
                 let bw = self.window(&t.blocks, first * ty.block_bytes() / 4, words, 4);
                 let yw = self.window(&y, first * per, count * per, 4);
+                // One invocation per 32 elements; the window starts on a block, so on a vec4.
                 let geom = Geom {
                     x_offset: yw.elem_offset,
                     code_offset: bw.elem_offset,
-                    count: (count * per) as u32,
+                    count: (count * per / 32) as u32,
                     ..Default::default()
                 };
                 let bindings = GgufDequantizeBindings {
                     src: (&t.blocks, bw),
-                    out: (&y, yw),
+                    y: (&y, yw),
                 };
                 self.dispatch(
                     &mut encoder,

@@ -233,13 +233,16 @@ impl Kernel {
                 weight_params,
                 include_str!("../../../shaders/dequantize_vec4.wgsl"),
             ],
-            Kernel::GgufQuantize | Kernel::GgufDequantize => {
-                vec![
-                    common,
-                    gguf_blocks,
-                    include_str!("../../../shaders/gguf.wgsl"),
-                ]
-            }
+            Kernel::GgufQuantize => vec![
+                common,
+                gguf_blocks,
+                include_str!("../../../shaders/gguf.wgsl"),
+            ],
+            Kernel::GgufDequantize => vec![
+                common,
+                gguf_blocks,
+                include_str!("../../../shaders/gguf_dequantize.wgsl"),
+            ],
             Kernel::KQuantize => vec![
                 common,
                 gguf_blocks,
@@ -334,7 +337,6 @@ impl Kernel {
     pub fn entry_point(self) -> &'static str {
         match self {
             Kernel::GgufQuantize => "quantize",
-            Kernel::GgufDequantize => "dequantize",
             Kernel::KQuantize => "quantize_k",
             _ => "main",
         }
