@@ -1,8 +1,11 @@
 // GGUF block types (NUMERICS section 7) but the K-quants, byte-exact with llama.cpp's
-// quantize_row_*_ref, mirroring src/reference/gguf.rs: one invocation per group of GROUP blocks
-// whose bytes end on a word boundary, so each invocation owns whole u32 words (no atomics, no
-// races). C semantics: roundf rounds halves away from zero, casts truncate. After common.wgsl
-// and gguf_blocks.wgsl.
+// quantize_row_*_ref, mirroring src/reference/gguf.rs. One invocation per group of GROUP
+// blocks whose bytes end on a word boundary, so each invocation owns whole u32 words (no
+// atomics, no races). Each block is loaded once as 8 vec4 into registers (constant indices
+// only: lavapipe keeps a run-time indexed array in memory), and its bytes go out through a
+// bit stream of whole words, so no byte is placed by a run-time index either. C semantics:
+// roundf rounds halves away from zero, casts truncate. After common.wgsl, src_vec4.wgsl and
+// gguf_blocks.wgsl.
 
 // [first non-finite element (chunk-local)].
 @group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;
@@ -11,22 +14,34 @@
 // MXFP4: per biased f32 exponent, the mantissa distance below 2 at which log2 rounds up.
 @group(0) @binding(4) var<storage, read> log2_round_up: array<u32>;
 
-var<private> xs: array<f32, 32>;
-// The group's bytes; 4 MXFP4 blocks (68 bytes) is the most.
-var<private> words: array<u32, 17>;
+// The output stream: `pend` holds the `pending` (< 32) low bits not yet stored, `next` the word
+// they go to.
+var<private> pend: u32;
+var<private> pending: u32;
+var<private> next: u32;
 
-fn put_byte(i: u32, v: u32) {
-    words[i / 4u] |= (v & 0xffu) << (8u * (i % 4u));
+// Appends the n low bits of `bits` (n = 8, 16 or 32; bits < 2^n) to the stream.
+fn put(bits: u32, n: u32) {
+    pend |= bits << pending;
+    if (pending + n < 32u) {
+        pending += n;
+        return;
+    }
+    out[next] = pend;
+    next += 1u;
+    let used = 32u - pending;
+    pend = select(bits >> used, 0u, used == 32u);
+    pending = pending + n - 32u;
 }
 
-fn put_f16(i: u32, x: f32) {
-    let h = f16_bits_rne(x);
-    put_byte(i, h);
-    put_byte(i + 1u, h >> 8u);
+// The low bytes of c as one little-endian word.
+fn byte_word(c: vec4<u32>) -> u32 {
+    let b = c & vec4<u32>(0xffu);
+    return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
 }
 
 // roundf: halves away from zero, exactly.
-fn round_away(v: f32) -> f32 {
+fn round_away(v: vec4<f32>) -> vec4<f32> {
     let a = abs(v);
     let f = floor(a);
     return sign(v) * (f + floor(2.0 * (a - f)));
@@ -44,95 +59,130 @@ fn floor_log2f(a: f32) -> i32 {
     return i32(biased) - 127 + select(0, 1, n <= log2_round_up[biased]);
 }
 
-// Packs element j's low nibble (j < 16) or high nibble (j >= 16) of the 16 bytes at `at`.
-fn put_nibbles(at: u32, q: ptr<function, array<u32, 32>>) {
-    for (var j = 0u; j < 16u; j++) {
-        put_byte(at + j, ((*q)[j] & 0xfu) | (((*q)[j + 16u] & 0xfu) << 4u));
+// MXFP4's code of each lane of x, as gguf-py's scan keeps the first of the 16 values k d
+// nearest x: the magnitude's code is the number of steps along 0, 1, 2, 3, 4, 6, 8, 12 (times
+// d) to a strictly nearer value (the distances fall, then rise, and each difference here is
+// exact), computed with the scan's own arithmetic; a negative x takes the code 8 above, but
+// for 0, which the scan finds first at code 0.
+fn mxfp4_codes(x: vec4<f32>, d: f32) -> vec4<u32> {
+    let a = abs(x);
+    let d0 = a;
+    let d1 = abs(d - a);
+    let d2 = abs(2.0 * d - a);
+    let d3 = abs(3.0 * d - a);
+    let d4 = abs(4.0 * d - a);
+    let d5 = abs(6.0 * d - a);
+    let d6 = abs(8.0 * d - a);
+    let d7 = abs(12.0 * d - a);
+    let one = vec4<u32>(1u);
+    let zero = vec4<u32>(0u);
+    let m = select(zero, one, d1 < d0) + select(zero, one, d2 < d1) + select(zero, one, d3 < d2)
+        + select(zero, one, d4 < d3) + select(zero, one, d5 < d4) + select(zero, one, d6 < d5)
+        + select(zero, one, d7 < d6);
+    return m | select(zero, vec4<u32>(8u), (x < vec4<f32>(0.0)) & (m > zero));
+}
+
+// The 16 nibble bytes of a 32-element block: element j's code low (j < 16), j + 16's high.
+fn put_nibbles(q: ptr<function, array<vec4<u32>, 8>>) {
+    for (var w = 0u; w < 4u; w++) {
+        put(byte_word(((*q)[w] & vec4<u32>(0xfu)) | (((*q)[w + 4u] & vec4<u32>(0xfu)) << vec4<u32>(4u))), 32u);
     }
 }
 
-fn put_high_bits(at: u32, q: ptr<function, array<u32, 32>>) {
+// Bit 4 of each code, element j's at bit j.
+fn put_high_bits(q: ptr<function, array<vec4<u32>, 8>>) {
     var qh = 0u;
-    for (var j = 0u; j < 32u; j++) {
-        qh |= (((*q)[j] >> 4u) & 1u) << j;
+    for (var k = 0u; k < 8u; k++) {
+        let h = (((*q)[k] >> vec4<u32>(4u)) & vec4<u32>(1u)) << (vec4<u32>(0u, 1u, 2u, 3u) + 4u * k);
+        qh |= h.x | h.y | h.z | h.w;
     }
-    for (var k = 0u; k < 4u; k++) {
-        put_byte(at + k, qh >> (8u * k));
-    }
+    put(qh, 32u);
 }
 
-// Quantizes the block whose 32 elements are in `xs` into the bytes at `at`.
-fn quantize_block(at: u32) {
-    var q: array<u32, 32>;
-    var amax = 0.0;
-    var smax = 0.0;
-    var lo = xs[0];
-    var hi = xs[0];
-    for (var j = 0u; j < 32u; j++) {
-        let v = xs[j];
-        if (abs(v) > abs(smax)) {
-            smax = v;
-        }
-        amax = max(amax, abs(v));
-        lo = min(lo, v);
-        hi = max(hi, v);
+// The first element of v equal to `want` (in magnitude where `magnitude`), as ggml's loops
+// keep it, found with constant indices.
+fn first_equal(v: ptr<function, array<vec4<f32>, 8>>, want: f32, magnitude: bool) -> f32 {
+    var first = 0.0;
+    for (var k = 8u; k > 0u; k--) {
+        let x = (*v)[k - 1u];
+        let hit = select(x, abs(x), magnitude) == vec4<f32>(want);
+        first = select(first, x.w, hit.w);
+        first = select(first, x.z, hit.z);
+        first = select(first, x.y, hit.y);
+        first = select(first, x.x, hit.x);
     }
+    return first;
+}
+
+// Quantizes the 32 elements in v (finite) to the stream.
+fn quantize_block(v: ptr<function, array<vec4<f32>, 8>>, amax: f32) {
+    var q: array<vec4<u32>, 8>;
     if (GGUF_TYPE == GGUF_Q8_0) {
         let d = amax / 127.0;
         let id = inverse(d);
-        put_f16(at, d);
-        for (var j = 0u; j < 32u; j++) {
-            put_byte(at + 2u + j, bitcast<u32>(i32(round_away(xs[j] * id))));
+        put(f16_bits_rne(d), 16u);
+        for (var k = 0u; k < 8u; k++) {
+            put(byte_word(bitcast<vec4<u32>>(vec4<i32>(round_away((*v)[k] * id)))), 32u);
         }
     } else if (GGUF_TYPE == GGUF_Q4_0 || GGUF_TYPE == GGUF_Q5_0) {
+        // The first element of largest magnitude, with its sign (+0 if all are zeros).
+        var smax = 0.0;
+        if (amax > 0.0) {
+            smax = first_equal(v, amax, true);
+        }
         let five = GGUF_TYPE == GGUF_Q5_0;
         let d = smax / select(-8.0, -16.0, five);
         let id = inverse(d);
         let offset = select(8.5, 16.5, five);
         let top = select(15, 31, five);
-        for (var j = 0u; j < 32u; j++) {
-            q[j] = u32(clamp(i32(trunc(xs[j] * id + offset)), 0, top));
+        for (var k = 0u; k < 8u; k++) {
+            q[k] = vec4<u32>(clamp(vec4<i32>(trunc((*v)[k] * id + offset)), vec4<i32>(0), vec4<i32>(top)));
         }
-        put_f16(at, d);
+        put(f16_bits_rne(d), 16u);
         if (five) {
-            put_high_bits(at + 2u, &q);
-            put_nibbles(at + 6u, &q);
-        } else {
-            put_nibbles(at + 2u, &q);
+            put_high_bits(&q);
         }
+        put_nibbles(&q);
     } else if (GGUF_TYPE == GGUF_Q4_1 || GGUF_TYPE == GGUF_Q5_1) {
+        var lo4 = (*v)[0];
+        var hi4 = (*v)[0];
+        for (var k = 1u; k < 8u; k++) {
+            lo4 = min(lo4, (*v)[k]);
+            hi4 = max(hi4, (*v)[k]);
+        }
+        var lo = min(min(lo4.x, lo4.y), min(lo4.z, lo4.w));
+        var hi = max(max(hi4.x, hi4.y), max(hi4.z, hi4.w));
+        // ggml keeps the first zero: its sign reaches the bytes.
+        if (lo == 0.0) {
+            lo = first_equal(v, 0.0, false);
+        }
+        if (hi == 0.0) {
+            hi = first_equal(v, 0.0, false);
+        }
         let five = GGUF_TYPE == GGUF_Q5_1;
         let top = select(15, 31, five);
         let d = (hi - lo) / f32(top);
         let id = inverse(d);
-        for (var j = 0u; j < 32u; j++) {
-            q[j] = u32(clamp(i32(trunc((xs[j] - lo) * id + 0.5)), 0, top));
+        for (var k = 0u; k < 8u; k++) {
+            q[k] = vec4<u32>(clamp(vec4<i32>(trunc(((*v)[k] - lo) * id + 0.5)), vec4<i32>(0), vec4<i32>(top)));
         }
-        put_f16(at, d);
-        put_f16(at + 2u, lo);
+        put(f16_bits_rne(d), 16u);
+        put(f16_bits_rne(lo), 16u);
         if (five) {
-            put_high_bits(at + 4u, &q);
-            put_nibbles(at + 8u, &q);
-        } else {
-            put_nibbles(at + 4u, &q);
+            put_high_bits(&q);
         }
+        put_nibbles(&q);
     } else {
         var e = 0u;
         if (amax > 0.0) {
             e = u32(floor_log2f(amax) - 2 + 127) & 0xffu;
         }
         let d = e8m0_to_f32_half(e);
-        for (var j = 0u; j < 32u; j++) {
-            var best = 0u;
-            for (var i = 1u; i < 16u; i++) {
-                if (abs(KVALUES[i] * d - xs[j]) < abs(KVALUES[best] * d - xs[j])) {
-                    best = i;
-                }
-            }
-            q[j] = best;
+        for (var k = 0u; k < 8u; k++) {
+            q[k] = mxfp4_codes((*v)[k], d);
         }
-        put_byte(at, e);
-        put_nibbles(at + 1u, &q);
+        put(e, 8u);
+        put_nibbles(&q);
     }
 }
 
@@ -140,26 +190,37 @@ fn quantize_block(at: u32) {
 fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let grp = work_item(gid, nwg, WG);
     if (grp >= g.count) { return; }
-    for (var w = 0u; w < 17u; w++) {
-        words[w] = 0u;
-    }
-    // g.rows: blocks in this chunk.
-    for (var k = 0u; k < GROUP; k++) {
-        let blk = grp * GROUP + k;
+    pend = 0u;
+    pending = 0u;
+    next = g.code_offset + grp * (GROUP * BLOCK_BYTES / 4u);
+    // g.rows: blocks in this chunk; a last group's missing blocks are written as zeros.
+    for (var b = 0u; b < GROUP; b++) {
+        let blk = grp * GROUP + b;
         if (blk >= g.rows) {
-            break;
-        }
-        for (var j = 0u; j < 32u; j++) {
-            let x = load_x(g.x_offset + blk * 32u + j);
-            if (!is_finite_bits(x)) {
-                atomicMin(&status[0], blk * 32u + j);
+            for (var i = 0u; i < BLOCK_BYTES; i++) {
+                put(0u, 8u);
             }
-            xs[j] = x;
+            continue;
         }
-        quantize_block(k * BLOCK_BYTES);
-    }
-    let per_group = GROUP * BLOCK_BYTES / 4u;
-    for (var w = 0u; w < per_group; w++) {
-        out[g.code_offset + grp * per_group + w] = words[w];
+        var v: array<vec4<f32>, 8>;
+        var top = 0u;
+        let at = (g.x_offset + blk * 32u) / select(8u, 4u, INPUT == DTYPE_F32);
+        for (var k = 0u; k < 8u; k++) {
+            let bits = load4(at, k);
+            v[k] = bitcast<vec4<f32>>(bits);
+            let m = bits & vec4<u32>(0x7fffffffu);
+            top = max(top, max(max(m.x, m.y), max(m.z, m.w)));
+        }
+        if (top >= 0x7f800000u) {
+            // Rare: report the block's first NaN or infinity, with constant indices only.
+            var bad = 0xffffffffu;
+            for (var k = 0u; k < 8u; k++) {
+                let i = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
+                bad = min(bad, min(min(i.x, i.y), min(i.z, i.w)));
+            }
+            atomicMin(&status[0], blk * 32u + bad);
+            top = 0u;
+        }
+        quantize_block(&v, bitcast<f32>(top));
     }
 }

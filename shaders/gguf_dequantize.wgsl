@@ -1,7 +1,7 @@
 // GGUF blocks to f32 (NUMERICS section 7), as llama.cpp's dequantize_row_*: one invocation per
 // 32 elements (a block, or a part of a K-quant super-block), which reads its scales once and
-// each quad of codes with one or two word loads (gguf_blocks.wgsl), and stores 8 vec4. After
-// common.wgsl and gguf_blocks.wgsl.
+// each quad of codes with one or two word loads (gguf_decode.wgsl), and stores 8 vec4. After
+// common.wgsl, gguf_blocks.wgsl and gguf_decode.wgsl.
 
 // The f32 output; the host starts each window on a vec4.
 @group(0) @binding(3) var<storage, read_write> y: array<vec4<f32>>;

@@ -1,5 +1,5 @@
 // A GGUF weight W [N, K] for the matmul kernels, decoded from its block bytes
-// (gguf_blocks.wgsl); the GGUF counterpart of weights.wgsl. g.cols is K.
+// (gguf_decode.wgsl); the GGUF counterpart of weights.wgsl. g.cols is K.
 
 // Half a 32-element unit: one scale, and the unit's header read once per group.
 fn w_group_size() -> u32 {

@@ -44,6 +44,8 @@ pub fn rows() -> Vec<f32> {
             .collect(),
     );
     push((0..32).map(|j| -1.0 - j as f32).collect());
+    // No signed-zero blocks: gguf-py takes an all -0 block's largest magnitude as -0 where
+    // ggml keeps +0 (a sign bit of Q4_0's d); oracle_kquants.rs checks them against ggml.
     // MXFP4 exponents just below powers of two, where log2 rounds up.
     for k in [-3, 0, 3, 7, 8, 12, 20] {
         for ulps in [1u32, 2, 40] {

@@ -1,9 +1,9 @@
-//! The K-quant reference against ggml's own: `tests/oracle/kquants.c`, compiled here and
+//! The GGUF block reference against ggml's own: `tests/oracle/kquants.c`, compiled here and
 //! linked against llama.cpp's `libggml-base.a` (the library llama-quantize quantizes with; CI
-//! builds it, see `tests/llama_cpp.rs`), quantizes and dequantizes the same super-blocks, and
-//! every byte and every decoded value must be equal, and so must the GPU kernel's bytes: random
-//! blocks at many scales and
-//! adversarial ones (zeros, all equal, one outlier, ties, magnitudes from 1e-30 to 1e15, and
+//! builds it, see `tests/llama_cpp.rs`), quantizes and dequantizes the same super-blocks with
+//! every type, K-quants and 32-element types, and every byte and every decoded value must be
+//! equal, and so must the GPU kernels' bytes: random blocks at many scales and adversarial ones
+//! (zeros of both signs, all equal, one outlier, ties, magnitudes from 1e-30 to 1e15, and
 //! blocks a few ulps from a random one, where the searches' decisions flip).
 
 mod common;
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use wgquant::format::{GgufType, QK_K};
-use wgquant::reference::kquants::{dequantize_row, quantize_row};
+use wgquant::reference::gguf::{dequantize, quantize};
 
 /// Builds the harness against llama.cpp's build in `$WGQUANT_LLAMA_CPP/..`.
 fn harness(dir: &Path) -> Option<PathBuf> {
@@ -80,6 +80,18 @@ fn blocks() -> Vec<f32> {
         block(&mut |_, r| (r.uniform() - 0.5) * scale, &mut rng);
     }
     block(&mut |_, _| 0.0, &mut rng);
+    // Signed zeros: where ggml keeps the first zero as a block's minimum, maximum or
+    // largest magnitude, its sign reaches the scale bytes.
+    block(&mut |_, _| -0.0, &mut rng);
+    block(&mut |i, _| [-0.0, 0.0][i % 2], &mut rng);
+    block(
+        &mut |i, _| match i % 32 {
+            0 => [-0.0, 0.0][i / 32 % 2],
+            1 => [0.0, -0.0][i / 32 % 2],
+            j => j as f32 * if i / 64 % 2 == 0 { 0.1 } else { -0.1 },
+        },
+        &mut rng,
+    );
     block(&mut |_, _| 0.5, &mut rng);
     block(&mut |_, _| -3.0, &mut rng);
     block(&mut |i, _| if i == 77 { 100.0 } else { 0.0 }, &mut rng);
@@ -107,6 +119,10 @@ fn blocks() -> Vec<f32> {
 /// others weigh errors by up to |x|^3), and the f16 `d` (the largest sub-block scale, about
 /// |x| / nmax, over its 6-bit or 4-bit divisor) stays below f16's largest value.
 fn exact_range(ty: GgufType) -> f32 {
+    if !ty.is_k_quant() {
+        // The f16 scale: |x| over 8 or more, or a range of up to 2 |x| over 15 or more.
+        return 65504.0 * 4.0;
+    }
     let products = match ty {
         GgufType::Q3K => (f32::MAX / (4096.0 * 256.0)).powf(0.125),
         GgufType::Q6K => (f32::MAX.sqrt() / 512.0).cbrt(),
@@ -123,7 +139,7 @@ fn exact_range(ty: GgufType) -> f32 {
 }
 
 #[test]
-fn k_quants_equal_ggml_byte_for_byte() {
+fn gguf_blocks_equal_ggml_byte_for_byte() {
     let dir = common::temp_dir("kquants-oracle");
     let Some(exe) = harness(&dir) else {
         return;
@@ -131,7 +147,9 @@ fn k_quants_equal_ggml_byte_for_byte() {
     let x = blocks();
     let input = dir.join("x.f32");
     std::fs::write(&input, bytemuck::cast_slice(&x)).unwrap();
-    for ty in GgufType::ALL.into_iter().filter(|t| t.is_k_quant()) {
+    let shape = [x.len() / QK_K, QK_K];
+    for ty in GgufType::ALL {
+        let per = ty.block_elements();
         let (blocks_path, values_path) = (dir.join("blocks"), dir.join("values"));
         // ggml's spelling: q4_K.
         let ggml_name = ty.name().to_ascii_lowercase().replace("_k", "_K");
@@ -146,9 +164,9 @@ fn k_quants_equal_ggml_byte_for_byte() {
             String::from_utf8_lossy(&out.stderr)
         );
         let theirs = std::fs::read(&blocks_path).unwrap();
-        let ours = quantize_row(&x, ty).unwrap();
+        let ours = quantize(&x, &shape, ty).unwrap().data;
         assert_eq!(ours.len(), theirs.len(), "{ty}");
-        let bad: Vec<usize> = (0..x.len() / QK_K)
+        let bad: Vec<usize> = (0..x.len() / per)
             .filter(|&b| {
                 let r = b * ty.block_bytes()..(b + 1) * ty.block_bytes();
                 ours[r.clone()] != theirs[r]
@@ -156,18 +174,16 @@ fn k_quants_equal_ggml_byte_for_byte() {
             .collect();
         assert!(
             bad.is_empty(),
-            "{ty}: {} of {} super-blocks differ from ggml's, first {:?}",
+            "{ty}: {} of {} blocks differ from ggml's, first {:?}",
             bad.len(),
-            x.len() / QK_K,
+            x.len() / per,
             &bad[..bad.len().min(8)]
         );
         // The GPU kernel on the same blocks: equal on lavapipe, at most 1% of super-blocks
         // apart elsewhere (NUMERICS section 7). Beyond `exact_range`, ggml computes with
         // infinities and NaNs, which WGSL lets a GPU assume away: those super-blocks are
         // counted, not compared.
-        let gpu = common::ctx()
-            .quantize_gguf(&x, &[x.len() / QK_K, QK_K], ty)
-            .unwrap();
+        let gpu = common::ctx().quantize_gguf(&x, &shape, ty).unwrap();
         let (mut gpu_bad, mut overflowing) = (0, 0);
         for (i, (a, b)) in gpu
             .data
@@ -175,7 +191,7 @@ fn k_quants_equal_ggml_byte_for_byte() {
             .zip(theirs.chunks(ty.block_bytes()))
             .enumerate()
         {
-            let amax = x[i * QK_K..(i + 1) * QK_K]
+            let amax = x[i * per..(i + 1) * per]
                 .iter()
                 .fold(0.0f32, |m, v| m.max(v.abs()));
             if amax > exact_range(ty) {
@@ -184,16 +200,18 @@ fn k_quants_equal_ggml_byte_for_byte() {
                 gpu_bad += 1;
                 assert!(
                     !common::exact_adapter(),
-                    "{ty}: GPU super-block {i} differs from ggml's"
+                    "{ty}: GPU block {i} differs from ggml's"
                 );
             }
         }
-        eprintln!("{ty}: {gpu_bad} GPU super-blocks differ from ggml's where |x| <= {:e}, {overflowing} beyond",
+        eprintln!(
+            "{ty}: {gpu_bad} GPU blocks differ from ggml's where |x| <= {:e}, {overflowing} beyond",
             exact_range(ty)
         );
-        assert!(gpu_bad * 100 <= x.len() / QK_K, "{ty}: {gpu_bad} differ");
+        assert!(gpu_bad * 100 <= x.len() / per, "{ty}: {gpu_bad} differ");
         let values: Vec<f32> = bytemuck::pod_collect_to_vec(&std::fs::read(&values_path).unwrap());
-        let decoded = dequantize_row(&theirs, ty).unwrap();
+        let decoded =
+            dequantize(&wgquant::GgufTensor::new(ty, shape.to_vec(), theirs).unwrap()).unwrap();
         assert!(
             decoded
                 .iter()
@@ -201,6 +219,6 @@ fn k_quants_equal_ggml_byte_for_byte() {
                 .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{ty}: dequantized values differ from ggml's"
         );
-        eprintln!("{ty}: {} super-blocks equal to ggml's", x.len() / QK_K);
+        eprintln!("{ty}: {} blocks equal to ggml's", x.len() / per);
     }
 }

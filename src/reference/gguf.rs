@@ -59,9 +59,12 @@ pub(super) fn signed_absmax(x: &[f32]) -> f32 {
     max
 }
 
+/// ggml's loop: a zero minimum or maximum keeps the sign of the first zero (`f32::min` does
+/// not say which zero it returns).
 fn min_max(x: &[f32; 32]) -> (f32, f32) {
-    x.iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    x.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| {
+        (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+    })
 }
 
 /// Low nibbles are elements 0..16, high nibbles elements 16..32.

@@ -178,6 +178,7 @@ impl Kernel {
         let linear = include_str!("../../../shaders/linear.wgsl");
         let one_pass = include_str!("../../../shaders/one_pass.wgsl");
         let gguf_blocks = include_str!("../../../shaders/gguf_blocks.wgsl");
+        let gguf_decode = include_str!("../../../shaders/gguf_decode.wgsl");
         let weights_of = |weight: WeightKind| -> Vec<&str> {
             match weight {
                 WeightKind::F32 => vec![include_str!("../../../shaders/weights_f32.wgsl")],
@@ -185,6 +186,7 @@ impl Kernel {
                 WeightKind::Gguf => {
                     vec![
                         gguf_blocks,
+                        gguf_decode,
                         include_str!("../../../shaders/weights_gguf.wgsl"),
                     ]
                 }
@@ -234,13 +236,15 @@ impl Kernel {
                 include_str!("../../../shaders/dequantize_vec4.wgsl"),
             ],
             Kernel::GgufQuantize => vec![
-                common,
+                geometry,
+                src_vec4,
                 gguf_blocks,
                 include_str!("../../../shaders/gguf.wgsl"),
             ],
             Kernel::GgufDequantize => vec![
                 common,
                 gguf_blocks,
+                gguf_decode,
                 include_str!("../../../shaders/gguf_dequantize.wgsl"),
             ],
             Kernel::KQuantize => vec![
