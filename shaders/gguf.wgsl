@@ -82,18 +82,45 @@ fn mxfp4_codes(x: vec4<f32>, d: f32) -> vec4<u32> {
     return m | select(zero, vec4<u32>(8u), (x < vec4<f32>(0.0)) & (m > zero));
 }
 
+// How a block's elements become codes: its scale d, 1 / d, and Q4_1 and Q5_1's minimum.
+struct Coding {
+    d: f32,
+    id: f32,
+    lo: f32,
+}
+
+// The codes of four elements, computed from the registers each time they are needed (a codes
+// array would live in memory on lavapipe).
+fn code4(x: vec4<f32>, c: Coding) -> vec4<u32> {
+    if (GGUF_TYPE == GGUF_Q8_0) {
+        return bitcast<vec4<u32>>(vec4<i32>(round_away(x * c.id)));
+    }
+    if (GGUF_TYPE == GGUF_MXFP4) {
+        return mxfp4_codes(x, c.d);
+    }
+    let five = GGUF_TYPE == GGUF_Q5_0 || GGUF_TYPE == GGUF_Q5_1;
+    let top = vec4<i32>(select(15, 31, five));
+    if (GGUF_TYPE == GGUF_Q4_1 || GGUF_TYPE == GGUF_Q5_1) {
+        return vec4<u32>(clamp(vec4<i32>(trunc((x - c.lo) * c.id + 0.5)), vec4<i32>(0), top));
+    }
+    let offset = select(8.5, 16.5, five);
+    return vec4<u32>(clamp(vec4<i32>(trunc(x * c.id + offset)), vec4<i32>(0), top));
+}
+
 // The 16 nibble bytes of a 32-element block: element j's code low (j < 16), j + 16's high.
-fn put_nibbles(q: ptr<function, array<vec4<u32>, 8>>) {
+fn put_nibbles(v: ptr<function, array<vec4<f32>, 8>>, c: Coding) {
     for (var w = 0u; w < 4u; w++) {
-        put(byte_word(((*q)[w] & vec4<u32>(0xfu)) | (((*q)[w + 4u] & vec4<u32>(0xfu)) << vec4<u32>(4u))), 32u);
+        let low = code4((*v)[w], c) & vec4<u32>(0xfu);
+        let high = code4((*v)[w + 4u], c) & vec4<u32>(0xfu);
+        put(byte_word(low | (high << vec4<u32>(4u))), 32u);
     }
 }
 
 // Bit 4 of each code, element j's at bit j.
-fn put_high_bits(q: ptr<function, array<vec4<u32>, 8>>) {
+fn put_high_bits(v: ptr<function, array<vec4<f32>, 8>>, c: Coding) {
     var qh = 0u;
     for (var k = 0u; k < 8u; k++) {
-        let h = (((*q)[k] >> vec4<u32>(4u)) & vec4<u32>(1u)) << (vec4<u32>(0u, 1u, 2u, 3u) + 4u * k);
+        let h = ((code4((*v)[k], c) >> vec4<u32>(4u)) & vec4<u32>(1u)) << (vec4<u32>(0u, 1u, 2u, 3u) + 4u * k);
         qh |= h.x | h.y | h.z | h.w;
     }
     put(qh, 32u);
@@ -116,34 +143,37 @@ fn first_equal(v: ptr<function, array<vec4<f32>, 8>>, want: f32, magnitude: bool
 
 // Quantizes the 32 elements in v (finite) to the stream.
 fn quantize_block(v: ptr<function, array<vec4<f32>, 8>>, amax: f32) {
-    var q: array<vec4<u32>, 8>;
+    var c = Coding(0.0, 0.0, 0.0);
     if (GGUF_TYPE == GGUF_Q8_0) {
-        let d = amax / 127.0;
-        let id = inverse(d);
-        put(f16_bits_rne(d), 16u);
+        c.d = amax / 127.0;
+        c.id = inverse(c.d);
+        put(f16_bits_rne(c.d), 16u);
         for (var k = 0u; k < 8u; k++) {
-            put(byte_word(bitcast<vec4<u32>>(vec4<i32>(round_away((*v)[k] * id)))), 32u);
+            put(byte_word(code4((*v)[k], c)), 32u);
         }
-    } else if (GGUF_TYPE == GGUF_Q4_0 || GGUF_TYPE == GGUF_Q5_0) {
+        return;
+    }
+    if (GGUF_TYPE == GGUF_MXFP4) {
+        var e = 0u;
+        if (amax > 0.0) {
+            e = u32(floor_log2f(amax) - 2 + 127) & 0xffu;
+        }
+        c.d = e8m0_to_f32_half(e);
+        put(e, 8u);
+        put_nibbles(v, c);
+        return;
+    }
+    let five = GGUF_TYPE == GGUF_Q5_0 || GGUF_TYPE == GGUF_Q5_1;
+    if (GGUF_TYPE == GGUF_Q4_0 || GGUF_TYPE == GGUF_Q5_0) {
         // The first element of largest magnitude, with its sign (+0 if all are zeros).
         var smax = 0.0;
         if (amax > 0.0) {
             smax = first_equal(v, amax, true);
         }
-        let five = GGUF_TYPE == GGUF_Q5_0;
-        let d = smax / select(-8.0, -16.0, five);
-        let id = inverse(d);
-        let offset = select(8.5, 16.5, five);
-        let top = select(15, 31, five);
-        for (var k = 0u; k < 8u; k++) {
-            q[k] = vec4<u32>(clamp(vec4<i32>(trunc((*v)[k] * id + offset)), vec4<i32>(0), vec4<i32>(top)));
-        }
-        put(f16_bits_rne(d), 16u);
-        if (five) {
-            put_high_bits(&q);
-        }
-        put_nibbles(&q);
-    } else if (GGUF_TYPE == GGUF_Q4_1 || GGUF_TYPE == GGUF_Q5_1) {
+        c.d = smax / select(-8.0, -16.0, five);
+        c.id = inverse(c.d);
+        put(f16_bits_rne(c.d), 16u);
+    } else {
         var lo4 = (*v)[0];
         var hi4 = (*v)[0];
         for (var k = 1u; k < 8u; k++) {
@@ -159,31 +189,43 @@ fn quantize_block(v: ptr<function, array<vec4<f32>, 8>>, amax: f32) {
         if (hi == 0.0) {
             hi = first_equal(v, 0.0, false);
         }
-        let five = GGUF_TYPE == GGUF_Q5_1;
-        let top = select(15, 31, five);
-        let d = (hi - lo) / f32(top);
-        let id = inverse(d);
-        for (var k = 0u; k < 8u; k++) {
-            q[k] = vec4<u32>(clamp(vec4<i32>(trunc(((*v)[k] - lo) * id + 0.5)), vec4<i32>(0), vec4<i32>(top)));
-        }
-        put(f16_bits_rne(d), 16u);
+        c.d = (hi - lo) / select(15.0, 31.0, five);
+        c.id = inverse(c.d);
+        c.lo = lo;
+        put(f16_bits_rne(c.d), 16u);
         put(f16_bits_rne(lo), 16u);
-        if (five) {
-            put_high_bits(&q);
-        }
-        put_nibbles(&q);
-    } else {
-        var e = 0u;
-        if (amax > 0.0) {
-            e = u32(floor_log2f(amax) - 2 + 127) & 0xffu;
-        }
-        let d = e8m0_to_f32_half(e);
-        for (var k = 0u; k < 8u; k++) {
-            q[k] = mxfp4_codes((*v)[k], d);
-        }
-        put(e, 8u);
-        put_nibbles(&q);
     }
+    if (five) {
+        put_high_bits(v, c);
+    }
+    put_nibbles(v, c);
+}
+
+// Loads block blk of the chunk (zeros past its g.rows blocks), reports its first non-finite
+// element, and quantizes it to the stream.
+fn quantize_at(blk: u32) {
+    var v: array<vec4<f32>, 8>;
+    var top = 0u;
+    if (blk < g.rows) {
+        let at = (g.x_offset + blk * 32u) / select(8u, 4u, INPUT == DTYPE_F32);
+        for (var k = 0u; k < 8u; k++) {
+            let bits = load4(at, k);
+            v[k] = bitcast<vec4<f32>>(bits);
+            let m = bits & vec4<u32>(0x7fffffffu);
+            top = max(top, max(max(m.x, m.y), max(m.z, m.w)));
+        }
+    }
+    if (top >= 0x7f800000u) {
+        // Rare: report the block's first NaN or infinity, with constant indices only.
+        var bad = 0xffffffffu;
+        for (var k = 0u; k < 8u; k++) {
+            let i = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
+            bad = min(bad, min(min(i.x, i.y), min(i.z, i.w)));
+        }
+        atomicMin(&status[0], blk * 32u + bad);
+        top = 0u;
+    }
+    quantize_block(&v, bitcast<f32>(top));
 }
 
 @compute @workgroup_size(WG)
@@ -193,34 +235,16 @@ fn quantize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     pend = 0u;
     pending = 0u;
     next = g.code_offset + grp * (GROUP * BLOCK_BYTES / 4u);
-    // g.rows: blocks in this chunk; a last group's missing blocks are written as zeros.
-    for (var b = 0u; b < GROUP; b++) {
-        let blk = grp * GROUP + b;
-        if (blk >= g.rows) {
-            for (var i = 0u; i < BLOCK_BYTES; i++) {
-                put(0u, 8u);
-            }
-            continue;
-        }
-        var v: array<vec4<f32>, 8>;
-        var top = 0u;
-        let at = (g.x_offset + blk * 32u) / select(8u, 4u, INPUT == DTYPE_F32);
-        for (var k = 0u; k < 8u; k++) {
-            let bits = load4(at, k);
-            v[k] = bitcast<vec4<f32>>(bits);
-            let m = bits & vec4<u32>(0x7fffffffu);
-            top = max(top, max(max(m.x, m.y), max(m.z, m.w)));
-        }
-        if (top >= 0x7f800000u) {
-            // Rare: report the block's first NaN or infinity, with constant indices only.
-            var bad = 0xffffffffu;
-            for (var k = 0u; k < 8u; k++) {
-                let i = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(v[k]));
-                bad = min(bad, min(min(i.x, i.y), min(i.z, i.w)));
-            }
-            atomicMin(&status[0], blk * 32u + bad);
-            top = 0u;
-        }
-        quantize_block(&v, bitcast<f32>(top));
+    // GROUP (1, 2 or 4) blocks written out straight, so that the stream's position after each
+    // field is a constant and every `put` folds to a plain OR or a store. A last group's
+    // missing blocks are quantized zeros, past the tensor's bytes.
+    let first = grp * GROUP;
+    quantize_at(first);
+    if (GROUP > 1u) {
+        quantize_at(first + 1u);
+    }
+    if (GROUP > 2u) {
+        quantize_at(first + 2u);
+        quantize_at(first + 3u);
     }
 }

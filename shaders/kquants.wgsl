@@ -26,8 +26,8 @@ var<private> weights: array<f32, 32>;
 // Each sub-block's scale and min (Q6_K: scale), by local invocation.
 var<workgroup> sub_scale: array<f32, WG>;
 var<workgroup> sub_min: array<f32, WG>;
-// The codes, 256 per super-block of the workgroup.
-var<workgroup> wg_codes: array<u32, WG * 32u>;
+// The codes, 256 per super-block of the workgroup, four to a word (code e in byte e % 4).
+var<workgroup> wg_codes: array<u32, WG * 8u>;
 // Per super-block: Q4_K/Q5_K d | dmin << 16 and the 12 scale bytes; Q6_K the 16 scale bytes
 // and d | (all zero) << 16; Q2_K the 16 scale bytes and d | dmin << 16; Q3_K the 12 scale bytes
 // and d.
@@ -295,9 +295,7 @@ fn finish_q45(first: u32, s: u32, slot: u32, lid: u32) {
             codes[i] = u32(clamp(nearest_int((xs[i] + dm) / dj), 0, nmax));
         }
     }
-    for (var i = 0u; i < 32u; i++) {
-        wg_codes[lid * 32u + i] = codes[i];
-    }
+    share_codes(lid, 32u);
     if (s == 0u) {
         head[slot * HEAD] = d_bits | (dmin_bits << 16u);
         for (var w = 0u; w < 3u; w++) {
@@ -325,9 +323,7 @@ fn finish_q6(first: u32, s: u32, slot: u32, lid: u32) {
             codes[i] = u32(clamp(nearest_int(xs[i] / dj), -32, 31) + 32);
         }
     }
-    for (var i = 0u; i < 16u; i++) {
-        wg_codes[lid * 16u + i] = codes[i];
-    }
+    share_codes(lid, 16u);
     if (s == 0u) {
         for (var w = 0u; w < 4u; w++) {
             var word = 0u;
@@ -372,9 +368,7 @@ fn finish_q2(first: u32, s: u32, slot: u32, lid: u32) {
             codes[i] = u32(clamp(nearest_int((xs[i] + dm) / dj), 0, 3));
         }
     }
-    for (var i = 0u; i < 16u; i++) {
-        wg_codes[lid * 16u + i] = codes[i];
-    }
+    share_codes(lid, 16u);
     if (s == 0u) {
         for (var w = 0u; w < 4u; w++) {
             var word = 0u;
@@ -405,9 +399,7 @@ fn finish_q3(first: u32, s: u32, slot: u32, lid: u32) {
             codes[i] = u32(clamp(nearest_int(xs[i] / dj), -4, 3) + 4);
         }
     }
-    for (var i = 0u; i < 16u; i++) {
-        wg_codes[lid * 16u + i] = codes[i];
-    }
+    share_codes(lid, 16u);
     if (s == 0u) {
         var bytes: array<u32, 12>;
         for (var j = 0u; j < 16u; j++) {
@@ -423,87 +415,132 @@ fn finish_q3(first: u32, s: u32, slot: u32, lid: u32) {
     }
 }
 
-fn code(slot: u32, e: u32) -> u32 {
-    return wg_codes[slot * QK_K + e];
-}
-
-fn head_byte(slot: u32, i: u32) -> u32 {
-    return (head[slot * HEAD + i / 4u] >> (8u * (i % 4u))) & 0xffu;
-}
-
-// Low nibbles of codes l and l + 32 of each 64 (Q4_K and Q5_K's `qs`), byte q.
-fn nibble_pair(slot: u32, q: u32) -> u32 {
-    let e = 64u * (q / 32u) + q % 32u;
-    return (code(slot, e) & 0xfu) | ((code(slot, e + 32u) & 0xfu) << 4u);
-}
-
-// Q2_K and Q3_K's `qs` byte q: the low 2 bits of codes l, l + 32, l + 64 and l + 96 of its 128.
-fn two_bit_byte(slot: u32, q: u32) -> u32 {
-    let e = 128u * (q / 32u) + q % 32u;
-    var b = 0u;
-    for (var k = 0u; k < 4u; k++) {
-        b |= (code(slot, e + 32u * k) & 3u) << (2u * k);
+// This invocation's n codes into wg_codes, four to a word.
+fn share_codes(lid: u32, n: u32) {
+    for (var k = 0u; k < n / 4u; k++) {
+        wg_codes[lid * (n / 4u) + k] = codes[4u * k] | (codes[4u * k + 1u] << 8u)
+            | (codes[4u * k + 2u] << 16u) | (codes[4u * k + 3u] << 24u);
     }
-    return b;
 }
 
-// Byte `at` of the super-block in `slot`, from the codes and headers.
-fn block_out_byte(slot: u32, at: u32) -> u32 {
+// Codes e to e + 3 (e a multiple of 4) of the super-block in `slot`.
+fn codes4(slot: u32, e: u32) -> vec4<u32> {
+    let w = wg_codes[slot * 64u + e / 4u];
+    return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+}
+
+fn byte_word(b: vec4<u32>) -> u32 {
+    return (b.x & 0xffu) | ((b.y & 0xffu) << 8u) | ((b.z & 0xffu) << 16u) | ((b.w & 0xffu) << 24u);
+}
+
+// Bytes q to q + 3 of Q4_K and Q5_K's `qs`: the low nibbles of codes l and l + 32 of each 64.
+fn nibble_word(slot: u32, q: u32) -> u32 {
+    let e = 64u * (q / 32u) + q % 32u;
+    let low = codes4(slot, e) & vec4<u32>(0xfu);
+    let high = codes4(slot, e + 32u) & vec4<u32>(0xfu);
+    return byte_word(low | (high << vec4<u32>(4u)));
+}
+
+// Bytes q to q + 3 of Q2_K and Q3_K's `qs`: the low 2 bits of codes l, l + 32, l + 64 and
+// l + 96 of each 128.
+fn two_bit_word(slot: u32, q: u32) -> u32 {
+    let e = 128u * (q / 32u) + q % 32u;
+    var b = vec4<u32>(0u);
+    for (var k = 0u; k < 4u; k++) {
+        b |= (codes4(slot, e + 32u * k) & vec4<u32>(3u)) << vec4<u32>(2u * k);
+    }
+    return byte_word(b);
+}
+
+// Bytes 4 i to 4 i + 3 of the super-block in `slot` (zeros past its end, and for a slot past
+// the chunk's super-blocks), from the codes and headers. Every field starts on a word.
+fn block_word(slot: u32, i: u32) -> u32 {
+    let at = 4u * i;
+    let hd = slot * HEAD;
     if (GGUF_TYPE == GGUF_Q2_K) {
         if (at < 16u) {
-            return head_byte(slot, at);
+            return head[hd + i];
         }
         if (at < 80u) {
-            return two_bit_byte(slot, at - 16u);
+            return two_bit_word(slot, at - 16u);
         }
-        return head_byte(slot, at - 64u);
+        return head[hd + 4u];
     }
     if (GGUF_TYPE == GGUF_Q3_K) {
         if (at < 32u) {
             // hmask: code l's third bit at bit l / 32 of byte l % 32.
-            var b = 0u;
+            var b = vec4<u32>(0u);
             for (var k = 0u; k < 8u; k++) {
-                b |= ((code(slot, 32u * k + at) >> 2u) & 1u) << k;
+                b |= ((codes4(slot, 32u * k + at) >> vec4<u32>(2u)) & vec4<u32>(1u)) << vec4<u32>(k);
             }
-            return b;
+            return byte_word(b);
         }
         if (at < 96u) {
-            return two_bit_byte(slot, at - 32u);
+            return two_bit_word(slot, at - 32u);
         }
-        return head_byte(slot, at - 96u);
+        return head[hd + (at - 96u) / 4u];
     }
     if (GGUF_TYPE == GGUF_Q6_K) {
-        if (((head[slot * HEAD + 4u] >> 16u) & 1u) == 1u) {
+        if (((head[hd + 4u] >> 16u) & 1u) == 1u) {
             return 0u;
         }
         if (at < 128u) {
-            let h = at / 64u;
-            let l = at % 32u;
-            let e = 128u * h + l + 32u * ((at % 64u) / 32u);
-            return (code(slot, e) & 0xfu) | ((code(slot, e + 64u) & 0xfu) << 4u);
+            let e = 128u * (at / 64u) + at % 32u + 32u * ((at % 64u) / 32u);
+            let low = codes4(slot, e) & vec4<u32>(0xfu);
+            let high = codes4(slot, e + 64u) & vec4<u32>(0xfu);
+            return byte_word(low | (high << vec4<u32>(4u)));
         }
         if (at < 192u) {
-            let e = 128u * ((at - 128u) / 32u) + (at - 128u) % 32u;
-            return (code(slot, e) >> 4u) | ((code(slot, e + 32u) >> 4u) << 2u)
-                | ((code(slot, e + 64u) >> 4u) << 4u) | ((code(slot, e + 96u) >> 4u) << 6u);
+            let q = at - 128u;
+            let e = 128u * (q / 32u) + q % 32u;
+            var b = vec4<u32>(0u);
+            for (var k = 0u; k < 4u; k++) {
+                b |= (codes4(slot, e + 32u * k) >> vec4<u32>(4u)) << vec4<u32>(2u * k);
+            }
+            return byte_word(b);
         }
-        return head_byte(slot, at - 192u);
+        if (at < 208u) {
+            return head[hd + (at - 192u) / 4u];
+        }
+        return head[hd + 4u] & 0xffffu;
     }
     if (at < 16u) {
-        return head_byte(slot, at);
+        return head[hd + i];
     }
     if (GGUF_TYPE == GGUF_Q5_K) {
         if (at < 48u) {
             let j = at - 16u;
-            var qh = 0u;
+            var qh = vec4<u32>(0u);
             for (var p = 0u; p < 4u; p++) {
-                qh |= ((code(slot, 64u * p + j) >> 4u) << (2u * p)) | ((code(slot, 64u * p + j + 32u) >> 4u) << (2u * p + 1u));
+                qh |= ((codes4(slot, 64u * p + j) >> vec4<u32>(4u)) << vec4<u32>(2u * p))
+                    | ((codes4(slot, 64u * p + j + 32u) >> vec4<u32>(4u)) << vec4<u32>(2u * p + 1u));
             }
-            return qh;
+            return byte_word(qh);
         }
-        return nibble_pair(slot, at - 48u);
+        return nibble_word(slot, at - 48u);
     }
-    return nibble_pair(slot, at - 16u);
+    return nibble_word(slot, at - 16u);
+}
+
+// Bytes `at` to `at` + 3 of the workgroup's super-blocks (at a multiple of 4): one or two of a
+// super-block's words, funnelled where it starts 2 bytes into a word (Q3_K's and Q6_K's second
+// of a pair), with the next super-block's first bytes where it ends inside the word.
+fn out_word(at: u32, first_sb: u32) -> u32 {
+    let slot = at / BLOCK_BYTES;
+    let off = at % BLOCK_BYTES;
+    if (first_sb + slot >= g.rows) {
+        return 0u;
+    }
+    var word: u32;
+    if (off % 4u == 0u) {
+        word = block_word(slot, off / 4u);
+    } else {
+        word = (block_word(slot, off / 4u) >> 16u) | (block_word(slot, off / 4u + 1u) << 16u);
+    }
+    if (off + 4u > BLOCK_BYTES && first_sb + slot + 1u < g.rows) {
+        word |= block_word(slot + 1u, 0u) << (8u * (BLOCK_BYTES - off));
+    }
+    return word;
 }
 
 @compute @workgroup_size(WG)
@@ -573,15 +610,7 @@ fn quantize_k(
     let chunk_words = g.count * GROUP * BLOCK_BYTES / 4u;
     for (var w = lid; w < words; w += WG) {
         if (first_word + w < chunk_words) {
-            var word = 0u;
-            for (var b = 0u; b < 4u; b++) {
-                let at = 4u * w + b;
-                let slot_b = at / BLOCK_BYTES;
-                if (first_sb + slot_b < g.rows) {
-                    word |= block_out_byte(slot_b, at % BLOCK_BYTES) << (8u * b);
-                }
-            }
-            out[g.code_offset + first_word + w] = word;
+            out[g.code_offset + first_word + w] = out_word(4u * w, first_sb);
         }
     }
 }
