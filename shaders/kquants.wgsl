@@ -5,7 +5,7 @@
 // from the others' results in workgroup memory and encodes its own codes again; after another,
 // the workgroup writes its super-blocks' bytes as whole words. Every expression keeps C's order
 // of operations, so each f32 rounding is C's; WGSL may contract a * b + c, which lavapipe does
-// not (elsewhere, NUMERICS section 7). After common.wgsl and gguf_blocks.wgsl.
+// not (elsewhere, NUMERICS section 7). After common.wgsl, src_vec4.wgsl and gguf_blocks.wgsl.
 
 // [first non-finite element (chunk-local)].
 @group(0) @binding(2) var<storage, read_write> status: array<atomic<u32>>;
@@ -43,54 +43,77 @@ fn nearest_int(x: f32) -> i32 {
     return (bitcast<i32>(x + 12582912.0) & 0x7fffff) - 0x400000;
 }
 
-// The weighted error of one element: absolute (use_mad) or squared.
-fn element_error(diff: f32, use_mad: bool) -> f32 {
+// The weighted error of four elements: absolute (use_mad) or squared.
+fn element_error4(diff: vec4<f32>, use_mad: bool) -> vec4<f32> {
     return select(diff * diff, abs(diff), use_mad);
 }
 
+// ggml's nearest_int on four lanes.
+fn nearest_int4(x: vec4<f32>) -> vec4<i32> {
+    return (bitcast<vec4<i32>>(x + 12582912.0) & vec4<i32>(0x7fffff)) - 0x400000;
+}
+
+// Sums the lanes of v into s in lane order, as C's loop adds element by element.
+fn add_in_order(s: f32, v: vec4<f32>) -> f32 {
+    return s + v.x + v.y + v.z + v.w;
+}
+
 // make_qkx2_quants on the sub_len() elements of xs, codes to `codes`: returns (scale, -min).
+// The elements, weights and each candidate's codes stay in vec4 registers (constant indices
+// only), every sum still adds element by element in C's order, and the codes of the best
+// candidate are computed again at the end from its iscale and min instead of copied.
 fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool) -> vec2<f32> {
-    let n = sub_len();
-    var mn = xs[0];
-    var mx = xs[0];
-    var sum_w = weights[0];
-    var sum_x = sum_w * xs[0];
-    for (var i = 1u; i < n; i++) {
-        let v = xs[i];
-        if (v < mn) { mn = v; }
-        if (v > mx) { mx = v; }
-        let w = weights[i];
-        sum_w += w;
-        sum_x += w * v;
+    let nv = sub_len() / 4u;
+    var x: array<vec4<f32>, 8>;
+    var w: array<vec4<f32>, 8>;
+    for (var k = 0u; k < nv; k++) {
+        x[k] = vec4<f32>(xs[4u * k], xs[4u * k + 1u], xs[4u * k + 2u], xs[4u * k + 3u]);
+        w[k] = vec4<f32>(weights[4u * k], weights[4u * k + 1u], weights[4u * k + 2u], weights[4u * k + 3u]);
+    }
+    var mn = x[0].x;
+    var mx = x[0].x;
+    var sum_w = w[0].x;
+    var sum_x = sum_w * x[0].x;
+    for (var k = 0u; k < nv; k++) {
+        for (var c = select(0u, 1u, k == 0u); c < 4u; c++) {
+            let v = x[k][c];
+            if (v < mn) { mn = v; }
+            if (v > mx) { mx = v; }
+            sum_w += w[k][c];
+            sum_x += w[k][c] * v;
+        }
     }
     if (mn > 0.0) { mn = 0.0; }
     if (mx == mn) {
-        for (var i = 0u; i < n; i++) {
+        for (var i = 0u; i < 4u * nv; i++) {
             codes[i] = 0u;
         }
         return vec2<f32>(0.0, -mn);
     }
+    let top = vec4<i32>(nmax);
     var iscale = f32(nmax) / (mx - mn);
     var scale = 1.0 / iscale;
     var best_error = 0.0;
-    for (var i = 0u; i < n; i++) {
-        let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
-        codes[i] = u32(l);
-        best_error += weights[i] * element_error(scale * f32(l) + mn - xs[i], use_mad);
+    for (var k = 0u; k < nv; k++) {
+        let l = vec4<f32>(clamp(nearest_int4(iscale * (x[k] - mn)), vec4<i32>(0), top));
+        best_error = add_in_order(best_error, w[k] * element_error4(scale * l + mn - x[k], use_mad));
     }
+    // The iscale and min that give the kept codes.
+    var code_iscale = iscale;
+    var code_mn = mn;
     for (var is = 0; is <= nstep; is++) {
         iscale = (rmin + rdelta * f32(is) + f32(nmax)) / (mx - mn);
         var sum_l = 0.0;
         var sum_l2 = 0.0;
         var sum_xl = 0.0;
-        for (var i = 0u; i < n; i++) {
-            let l = clamp(nearest_int(iscale * (xs[i] - mn)), 0, nmax);
-            aux[i] = u32(l);
-            let w = weights[i];
-            let q = f32(l);
-            sum_l += w * q;
-            sum_l2 += w * q * q;
-            sum_xl += w * q * xs[i];
+        var l: array<vec4<f32>, 8>;
+        for (var k = 0u; k < nv; k++) {
+            let q = vec4<f32>(clamp(nearest_int4(iscale * (x[k] - mn)), vec4<i32>(0), top));
+            l[k] = q;
+            let wq = w[k] * q;
+            sum_l = add_in_order(sum_l, wq);
+            sum_l2 = add_in_order(sum_l2, wq * q);
+            sum_xl = add_in_order(sum_xl, wq * x[k]);
         }
         let d = sum_w * sum_l2 - sum_l * sum_l;
         if (d > 0.0) {
@@ -101,18 +124,24 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool
                 this_scale = sum_xl / sum_l2;
             }
             var cur_error = 0.0;
-            for (var i = 0u; i < n; i++) {
-                cur_error += weights[i] * element_error(this_scale * f32(aux[i]) + this_min - xs[i], use_mad);
+            for (var k = 0u; k < nv; k++) {
+                cur_error = add_in_order(cur_error, w[k] * element_error4(this_scale * l[k] + this_min - x[k], use_mad));
             }
             if (cur_error < best_error) {
-                for (var i = 0u; i < n; i++) {
-                    codes[i] = aux[i];
-                }
+                code_iscale = iscale;
+                code_mn = mn;
                 best_error = cur_error;
                 scale = this_scale;
                 mn = this_min;
             }
         }
+    }
+    for (var k = 0u; k < nv; k++) {
+        let l = clamp(nearest_int4(code_iscale * (x[k] - code_mn)), vec4<i32>(0), top);
+        codes[4u * k] = u32(l.x);
+        codes[4u * k + 1u] = u32(l.y);
+        codes[4u * k + 2u] = u32(l.z);
+        codes[4u * k + 3u] = u32(l.w);
     }
     return vec2<f32>(scale, -mn);
 }
@@ -556,15 +585,24 @@ fn quantize_k(
     let sb = inv / per;
     let s = inv % per;
     let base = sb * QK_K + s * n;
-    for (var i = 0u; i < n; i++) {
-        var x = 0.0;
+    // Four elements a load; one atomic for the first NaN or infinity (lavapipe runs every
+    // atomic in the code lane by lane, taken or not).
+    let at = (g.x_offset + base) / select(8u, 4u, INPUT == DTYPE_F32);
+    var bad = 0xffffffffu;
+    for (var k = 0u; k < n / 4u; k++) {
+        var x = vec4<f32>(0.0);
         if (sb < g.rows) {
-            x = load_x(g.x_offset + base + i);
-            if (!is_finite_bits(x)) {
-                atomicMin(&status[0], base + i);
-            }
+            x = bitcast<vec4<f32>>(load4(at, k));
         }
-        xs[i] = x;
+        let i = select(vec4<u32>(0xffffffffu), vec4<u32>(0u, 1u, 2u, 3u) + 4u * k, !finite4(x));
+        bad = min(bad, min(min(i.x, i.y), min(i.z, i.w)));
+        xs[4u * k] = x.x;
+        xs[4u * k + 1u] = x.y;
+        xs[4u * k + 2u] = x.z;
+        xs[4u * k + 3u] = x.w;
+    }
+    if (bad != 0xffffffffu) {
+        atomicMin(&status[0], base + bad);
     }
     if (GGUF_TYPE == GGUF_Q6_K) {
         sub_scale[lid] = make_qx_quants();

@@ -228,6 +228,17 @@ fn gguf_bad_input_is_typed() {
         reference::quantize(&x, &[3, 32], GgufType::Q8_0).unwrap_err(),
         Error::NonFinite { index: 70 }
     );
+    // Every type reports the first non-finite element, wherever it lies in a block.
+    for ty in GgufType::ALL {
+        let mut x = vec![1.0f32; 3 * 256];
+        x[601] = f32::INFINITY;
+        x[333] = f32::NAN;
+        assert_eq!(
+            ctx.quantize_gguf(&x, &[3, 256], ty).unwrap_err(),
+            Error::NonFinite { index: 333 },
+            "{ty:?}"
+        );
+    }
     let t = reference::quantize(&[1.0f32; 64], &[2, 32], GgufType::Q4_1).unwrap();
     let broken = wgquant::GgufTensor {
         data: t.data[..30].to_vec(),
