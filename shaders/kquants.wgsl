@@ -192,8 +192,24 @@ fn sub_scales_16(first: u32) -> array<f32, 16> {
     return v;
 }
 
+// The sums of x l and l^2 weighted by x^2 of the 16 elements in x coded at iscale in
+// [-nmax, nmax), in C's order.
+fn qx_sums(x: ptr<function, array<vec4<f32>, 4>>, iscale: f32, nmax: i32) -> vec2<f32> {
+    var sumlx = 0.0;
+    var suml2 = 0.0;
+    for (var k = 0u; k < 4u; k++) {
+        let v = (*x)[k];
+        let q = vec4<f32>(clamp(nearest_int4(iscale * v), vec4<i32>(-nmax), vec4<i32>(nmax - 1)));
+        let w = v * v;
+        sumlx = add_in_order(sumlx, w * v * q);
+        suml2 = add_in_order(suml2, w * q * q);
+    }
+    return vec2<f32>(sumlx, suml2);
+}
+
 // make_qx_quants (rmse_type 1, no weights) on the 16 elements of xs, codes plus 32 to `codes`:
-// the scale.
+// the scale. The elements stay in vec4 registers; the codes of the best iscale are computed
+// once at the end.
 fn make_qx_quants() -> f32 {
     let nmax = 32;
     let mx = signed_absmax_16(first_16());
@@ -203,31 +219,31 @@ fn make_qx_quants() -> f32 {
         }
         return 0.0;
     }
+    var x: array<vec4<f32>, 4>;
+    for (var k = 0u; k < 4u; k++) {
+        x[k] = vec4<f32>(xs[4u * k], xs[4u * k + 1u], xs[4u * k + 2u], xs[4u * k + 3u]);
+    }
     var iscale = f32(-nmax) / mx;
-    let sums = first_codes(iscale, nmax);
-    var sumlx = sums.x;
-    var suml2 = sums.y;
-    var scale = select(0.0, sumlx / suml2, suml2 != 0.0);
-    var best = scale * sumlx;
+    var code_iscale = iscale;
+    let sums = qx_sums(&x, iscale, nmax);
+    var scale = select(0.0, sums.x / sums.y, sums.y != 0.0);
+    var best = scale * sums.x;
     for (var is = -9; is <= 9; is++) {
         if (is == 0) { continue; }
         iscale = -(f32(nmax) + 0.1 * f32(is)) / mx;
-        sumlx = 0.0;
-        suml2 = 0.0;
-        for (var i = 0u; i < 16u; i++) {
-            let v = xs[i];
-            let q = f32(clamp(nearest_int(iscale * v), -nmax, nmax - 1));
-            let w = v * v;
-            sumlx += w * v * q;
-            suml2 += w * q * q;
+        let t = qx_sums(&x, iscale, nmax);
+        if (t.y > 0.0 && t.x * t.x > best * t.y) {
+            code_iscale = iscale;
+            scale = t.x / t.y;
+            best = scale * t.x;
         }
-        if (suml2 > 0.0 && sumlx * sumlx > best * suml2) {
-            for (var i = 0u; i < 16u; i++) {
-                codes[i] = u32(clamp(nearest_int(iscale * xs[i]), -nmax, nmax - 1) + nmax);
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let l = clamp(nearest_int4(code_iscale * x[k]), vec4<i32>(-nmax), vec4<i32>(nmax - 1)) + nmax;
+        codes[4u * k] = u32(l.x);
+        codes[4u * k + 1u] = u32(l.y);
+        codes[4u * k + 2u] = u32(l.z);
+        codes[4u * k + 3u] = u32(l.w);
     }
     return scale;
 }
