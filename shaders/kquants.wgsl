@@ -576,6 +576,11 @@ fn out_word(at: u32, first_sb: u32) -> u32 {
     if (first_sb + slot >= g.rows) {
         return 0u;
     }
+    // Constant where super-blocks are whole words (Q2_K, Q4_K, Q5_K): lavapipe pays for the
+    // loads of a path no lane takes.
+    if (BLOCK_BYTES % 4u == 0u) {
+        return block_word(slot, off / 4u);
+    }
     var word: u32;
     if (off % 4u == 0u) {
         word = block_word(slot, off / 4u);
