@@ -78,6 +78,8 @@ struct Unit {
     part: u32,
     a: vec2<f32>,
     b: vec2<f32>,
+    // Q5_0 and Q5_1: the 32 fifth bits, element j's at bit j.
+    qh: u32,
 }
 
 fn has_offset() -> bool {
@@ -90,14 +92,18 @@ fn gguf_unit(u: u32) -> Unit {
     if (BLOCK_ELEMS == 32u) {
         let at = u * BLOCK_BYTES;
         if (GGUF_TYPE == GGUF_MXFP4) {
-            return Unit(at, 0u, vec2<f32>(e8m0_to_f32_half(block_byte(at))), vec2<f32>(0.0));
+            return Unit(at, 0u, vec2<f32>(e8m0_to_f32_half(block_byte(at))), vec2<f32>(0.0), 0u);
         }
         let d = block_f16(at);
         var m = 0.0;
         if (has_offset()) {
             m = block_f16(at + 2u);
         }
-        return Unit(at, 0u, vec2<f32>(d), vec2<f32>(m));
+        var qh = 0u;
+        if (GGUF_TYPE == GGUF_Q5_0 || GGUF_TYPE == GGUF_Q5_1) {
+            qh = block_word(at + select(2u, 4u, GGUF_TYPE == GGUF_Q5_1));
+        }
+        return Unit(at, 0u, vec2<f32>(d), vec2<f32>(m), qh);
     }
     let at = (u / 8u) * BLOCK_BYTES;
     let p = u % 8u;
@@ -107,19 +113,19 @@ fn gguf_unit(u: u32) -> Unit {
         let dmin = block_f16(at + 82u);
         let lo = vec2<f32>(f32(sc & 0xfu), f32((sc >> 8u) & 0xfu));
         let hi = vec2<f32>(f32((sc >> 4u) & 0xfu), f32(sc >> 12u));
-        return Unit(at, p, d * lo, -(dmin * hi));
+        return Unit(at, p, d * lo, -(dmin * hi), 0u);
     }
     if (GGUF_TYPE == GGUF_Q3_K) {
         let sc = vec2<f32>(q3_scale(at + 96u, 2u * p), q3_scale(at + 96u, 2u * p + 1u));
-        return Unit(at, p, block_f16(at + 108u) * sc, vec2<f32>(0.0));
+        return Unit(at, p, block_f16(at + 108u) * sc, vec2<f32>(0.0), 0u);
     }
     if (GGUF_TYPE == GGUF_Q6_K) {
         let sc = block_u16(at + 192u + 8u * (p / 4u) + 2u * (p % 4u));
         let signed = vec2<i32>(bitcast<i32>(sc << 24u) >> 24u, bitcast<i32>(sc << 16u) >> 24u);
-        return Unit(at, p, block_f16(at + 208u) * vec2<f32>(signed), vec2<f32>(0.0));
+        return Unit(at, p, block_f16(at + 208u) * vec2<f32>(signed), vec2<f32>(0.0), 0u);
     }
     let sm = k_scale_min(at + 4u, p);
-    return Unit(at, p, vec2<f32>(block_f16(at) * sm.x), vec2<f32>(-(block_f16(at + 2u) * sm.y)));
+    return Unit(at, p, vec2<f32>(block_f16(at) * sm.x), vec2<f32>(-(block_f16(at + 2u) * sm.y)), 0u);
 }
 
 // Elements 4 q to 4 q + 3 (q < 8) of unit t, as llama.cpp dequantizes them.
@@ -136,7 +142,7 @@ fn gguf_quad(t: Unit, q: u32) -> vec4<f32> {
         c = vec4<f32>(nibbles4(at + 4u, q));
     } else if (GGUF_TYPE == GGUF_Q5_0 || GGUF_TYPE == GGUF_Q5_1) {
         let one = GGUF_TYPE == GGUF_Q5_1;
-        let qh = block_word(at + select(2u, 4u, one)) >> (4u * q);
+        let qh = t.qh >> (4u * q);
         let high = (vec4<u32>(qh) >> vec4<u32>(0u, 1u, 2u, 3u)) & vec4<u32>(1u);
         let v = vec4<i32>(nibbles4(at + select(6u, 8u, one), q) | (high << vec4<u32>(4u)));
         c = vec4<f32>(select(v - 16, v, one));
