@@ -248,8 +248,7 @@ impl Kernel {
                 include_str!("../../../shaders/gguf_dequantize.wgsl"),
             ],
             Kernel::KQuantize => vec![
-                geometry,
-                src_vec4,
+                common,
                 gguf_blocks,
                 include_str!("../../../shaders/kquants.wgsl"),
             ],
