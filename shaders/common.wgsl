@@ -27,7 +27,7 @@ struct Geom {
     count: u32,        // work items in this dispatch
     status_slot: u32,  // this chunk's pair of status words
     aux: u32,          // a kernel's own parameter (the histogram's bins / amax as f32 bits)
-    _pad: u32,
+    zero: u32,         // always 0, unknown to the compiler (kquants.wgsl's `unfused`)
     // div_by's pairs for the fields above, so that locating a block or element never divides.
     div_cols: vec2<u32>,
     div_mat_rows: vec2<u32>,

@@ -190,7 +190,9 @@ pub(crate) struct Geom {
     pub status_slot: u32,
     /// A kernel's own parameter (`aux` in WGSL).
     pub aux: u32,
-    pub _pad: u32,
+    /// Always 0: a value the shader compiler cannot know, which kquants.wgsl ORs into a
+    /// result's bits so that it is rounded there, as C rounds it.
+    pub zero: u32,
     /// [`divisor`] of the field named after `div_`, set by [`Uniform::finish`] at dispatch.
     pub div_cols: [u32; 2],
     pub div_mat_rows: [u32; 2],
@@ -314,7 +316,7 @@ pub fn uniform_layouts() -> Vec<UniformLayout> {
             count,
             status_slot,
             aux,
-            _pad,
+            zero,
             div_cols,
             div_mat_rows,
             div_block_rows,

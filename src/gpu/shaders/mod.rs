@@ -248,7 +248,8 @@ impl Kernel {
                 include_str!("../../../shaders/gguf_dequantize.wgsl"),
             ],
             Kernel::KQuantize => vec![
-                common,
+                geometry,
+                src_vec4,
                 gguf_blocks,
                 include_str!("../../../shaders/kquants.wgsl"),
             ],
