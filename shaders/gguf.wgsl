@@ -34,11 +34,6 @@ fn put(bits: u32, n: u32) {
     pending = pending + n - 32u;
 }
 
-// The low bytes of c as one little-endian word.
-fn byte_word(c: vec4<u32>) -> u32 {
-    let b = c & vec4<u32>(0xffu);
-    return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
-}
 
 // roundf: halves away from zero, exactly.
 fn round_away(v: vec4<f32>) -> vec4<f32> {

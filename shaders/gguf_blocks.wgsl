@@ -1,5 +1,6 @@
 // GGUF block types (NUMERICS section 7): the block layout and the f16 and E8M0 conversions
-// shared by the quantize kernels (gguf.wgsl, kquants.wgsl) and gguf_decode.wgsl.
+// and byte packing shared by the quantize kernels (gguf.wgsl, kquants.wgsl) and
+// gguf_decode.wgsl.
 
 // The block type, one of GGUF_Q8_0, ... (generated from `GgufType::ALL`).
 override GGUF_TYPE: u32 = GGUF_Q8_0;
@@ -48,4 +49,15 @@ fn f16_bits_rne(x: f32) -> u32 {
 
 fn e8m0_to_f32_half(e: u32) -> f32 {
     return bitcast<f32>(select((e - 1u) << 23u, 0x00200000u << e, e < 2u));
+}
+
+// The four bytes of a little-endian word.
+fn bytes4(w: u32) -> vec4<u32> {
+    return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+}
+
+// The low bytes of c as one little-endian word.
+fn byte_word(c: vec4<u32>) -> u32 {
+    let b = c & vec4<u32>(0xffu);
+    return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
 }

@@ -26,9 +26,6 @@ fn block_f16(at: u32) -> f32 {
     return f16_bits_to_f32(block_u16(at));
 }
 
-fn bytes4(w: u32) -> vec4<u32> {
-    return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
-}
 
 // The bits `mask` of each byte of the word at `at`, after shifting the word by `shift`.
 fn fields4(at: u32, shift: u32, mask: u32) -> vec4<u32> {

@@ -163,15 +163,7 @@ fn make_qkx2_quants(nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool
 
 // The signed element of largest magnitude of this invocation's 16, the first one on ties.
 fn signed_absmax_x16() -> f32 {
-    var mx = 0.0;
-    for (var k = 0u; k < 4u; k++) {
-        for (var c = 0u; c < 4u; c++) {
-            if (abs(xv[k][c]) > abs(mx)) {
-                mx = xv[k][c];
-            }
-        }
-    }
-    return mx;
+    return absmax_in_order(absmax_in_order(absmax_in_order(absmax_in_order(0.0, xv[0]), xv[1]), xv[2]), xv[3]);
 }
 
 
@@ -282,10 +274,6 @@ fn make_q3_quants() -> f32 {
     return select(0.0, sumlx / suml2, suml2 > 0.0);
 }
 
-// The low byte of an int as C's int8_t holds it.
-fn low_i8(v: i32) -> i32 {
-    return (v << 24u) >> 24u;
-}
 
 // Sub-block results k * 4 to k * 4 + 3 of the super-block whose results start at invocation
 // `first`: its scales, or its mins.
@@ -485,13 +473,9 @@ fn share_codes(lid: u32, n: u32) {
 
 // Codes e to e + 3 (e a multiple of 4) of the super-block in `slot`.
 fn codes4(slot: u32, e: u32) -> vec4<u32> {
-    let w = wg_codes[slot * 64u + e / 4u];
-    return (vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+    return bytes4(wg_codes[slot * 64u + e / 4u]);
 }
 
-fn byte_word(b: vec4<u32>) -> u32 {
-    return (b.x & 0xffu) | ((b.y & 0xffu) << 8u) | ((b.z & 0xffu) << 16u) | ((b.w & 0xffu) << 24u);
-}
 
 // Bytes q to q + 3 of Q4_K and Q5_K's `qs`: the low nibbles of codes l and l + 32 of each 64.
 fn nibble_word(slot: u32, q: u32) -> u32 {
